@@ -1,0 +1,50 @@
+"""What an answer is: text with [n] markers, the citations they point at, and the evidence behind them.
+
+Every `start`/`end` is a character offset in the document's text (for .txt and .md files, the
+file itself), so `text == document[start:end]` always holds.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class Passage:
+    passage_id: str
+    doc: str
+    section: str
+    start: int
+    end: int
+    text: str
+    score: float
+
+
+@dataclass
+class Citation:
+    n: int  # the [n] marker in the answer; passages[n - 1] is the passage it cites
+    passage_id: str
+    doc: str
+    section: str
+    start: int  # the cited span, inside the passage
+    end: int
+    text: str
+
+
+@dataclass
+class Answer:
+    question: str
+    answer: str
+    abstained: bool
+    citations: list[Citation]
+    passages: list[Passage]
+    backend: str
+    timings_ms: dict[str, float] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False)

@@ -1,0 +1,148 @@
+"""The extractive answerer: no LLM, it quotes the retrieved sentences that answer the question.
+
+It abstains when the evidence is weak, and when the question names something (a proper noun or an
+acronym) that no retrieved passage mentions: "the Federal Reserve" is not "FED".
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from .. import lexical
+from ..index import Index
+from ..retrieval import Retrieved
+from . import Draft
+
+REFUSAL = "The collection does not answer this question"
+_NAME = re.compile(r"[A-Za-z][\w'’-]*")
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+# What kind of answer a question asks for, and what a sentence holding one looks like.
+_ANSWER_TYPES = [
+    (re.compile(r"^\s*(when|what (year|date|month|day))\b", re.I), re.compile(rf"\b(1[89]\d\d|20\d\d|{_MONTHS})\b")),
+    (re.compile(r"^\s*how (many|much|long|large|big)\b|\bwhat (number|share|percentage)\b", re.I), re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|third|quarter)\b", re.I)),
+    (re.compile(r"^\s*(who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
+]
+
+
+@dataclass
+class Candidate:
+    n: int  # passage number, 1-based
+    position: int  # sentence position in its chunk
+    start: int
+    end: int
+    text: str
+    kind: str
+    dense: float
+    lexical: float
+    score: float
+
+
+class Extractive:
+    name = "extractive"
+
+    def __init__(self, index: Index, max_sentences: int = 3, min_score: float = 0.36, keep_ratio: float = 0.85):
+        self.index = index
+        self.max_sentences = max_sentences
+        self.min_score = min_score
+        self.keep_ratio = keep_ratio
+
+    def answer(self, retrieved: Retrieved) -> Draft:
+        if not retrieved.hits:
+            return self._refuse("nothing in it matches the question")
+        unknown = self.unmentioned_names(retrieved)
+        if unknown:
+            return self._refuse(f"no passage mentions {', '.join(unknown)}")
+        candidates = self.score_sentences(retrieved)
+        if not candidates or candidates[0].score < self.min_score:
+            return self._refuse("the closest passages do not address it")
+        chosen = self._choose(candidates, retrieved)
+        return self._compose(chosen)
+
+    def unmentioned_names(self, retrieved: Retrieved) -> list[str]:
+        """Names in the question (capitalised words after the first, acronyms anywhere) absent from the passages."""
+        words = _NAME.findall(retrieved.question)
+        names = [w for i, w in enumerate(words) if (i > 0 and w[0].isupper() and w != "I") or sum(ch.isupper() for ch in w) >= 2]
+        seen = set()
+        for hit in retrieved.hits:
+            seen.update(lexical.tokenize(self.index.chunks[hit.row]["index_text"]))
+        return [w for w in names if any(t not in seen for t in lexical.tokenize(w))]
+
+    def score_sentences(self, retrieved: Retrieved) -> list[Candidate]:
+        """Every retrieved sentence, scored by meaning, by the question's words it holds, and by answer type."""
+        q_terms = set(retrieved.terms)
+        weights = {t: self.index.idf(t) for t in q_terms}
+        total = sum(weights.values())
+        wanted = [shape for question, shape in _ANSWER_TYPES if question.search(retrieved.question)]
+        out, seen = [], set()
+        for n, hit in enumerate(retrieved.hits, start=1):
+            chunk = self.index.chunks[hit.row]
+            # Words of the heading and neighbouring sentences count half: they say what the sentence is about.
+            context = set(lexical.tokenize(chunk["index_text"]))
+            vectors = self.index.sentence_vectors[chunk["s0"] : chunk["s0"] + len(chunk["sentences"])]
+            dense = vectors @ retrieved.query_vector if len(vectors) else np.zeros(0)
+            for j, (start, end, text, kind) in enumerate(chunk["sentences"]):
+                key = (chunk["doc"], start, end)
+                if key in seen:  # the same sentence in an overlapping chunk
+                    continue
+                seen.add(key)
+                terms = set(lexical.tokenize(text))
+                held = sum(w if t in terms else 0.5 * w if t in context else 0.0 for t, w in weights.items())
+                lex = held / total if total else 0.0
+                score = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
+                if wanted:  # a "when" question is not answered by a sentence without a date
+                    score = score + 0.05 if all(shape.search(text) for shape in wanted) else score * 0.8
+                out.append(Candidate(n, j, start, end, text, kind, float(dense[j]), lex, score))
+        out.sort(key=lambda c: -c.score)
+        return out
+
+    def _choose(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Candidate]:
+        best = candidates[0]
+        chosen = [best]
+        for c in candidates[1:]:
+            if len(chosen) >= self.max_sentences or c.score < self.keep_ratio * best.score:
+                break
+            if c.kind != "item":  # items are only quoted with the sentence that introduces them
+                chosen.append(c)
+        # A sentence that introduces a list brings the list; so does the one just before it,
+        # as in "X proposed a roadmap of seven issues. The issues include: 1. ... 7. ..."
+        expanded = list(chosen)
+        for c in chosen:
+            sentences = self.index.chunks[retrieved.hits[c.n - 1].row]["sentences"]
+            j = c.position
+            if c.kind != "intro" and j + 1 < len(sentences) and sentences[j + 1][3] == "intro" and c is best:
+                j += 1
+                expanded.append(self._candidate(c.n, j, sentences[j]))
+            if sentences[j][3] == "intro" or c.kind == "intro":
+                k = j + 1
+                while k < len(sentences) and sentences[k][3] == "item":
+                    expanded.append(self._candidate(c.n, k, sentences[k]))
+                    k += 1
+        unique = {(c.n, c.position): c for c in expanded}
+        # The best-scoring passage's sentences come first; within a passage, text order.
+        lead = {}
+        for c in chosen:
+            lead.setdefault(c.n, c.score)
+        return sorted(unique.values(), key=lambda c: (-lead[c.n], c.position))
+
+    @staticmethod
+    def _candidate(n: int, position: int, sentence: list) -> Candidate:
+        start, end, text, kind = sentence
+        return Candidate(n, position, start, end, text, kind, 0.0, 0.0, 0.0)
+
+    def _compose(self, chosen: list[Candidate]) -> Draft:
+        parts: list[str] = []
+        spans: dict[int, list[tuple[int, int]]] = {}
+        for i, c in enumerate(chosen):
+            last_of_run = i + 1 == len(chosen) or chosen[i + 1].n != c.n or chosen[i + 1].position != c.position + 1
+            after_item = i > 0 and chosen[i - 1].kind == "item"
+            sep = "\n" if c.kind == "item" or after_item else (" " if parts else "")
+            parts.append(f"{sep}{c.text}{f' [{c.n}]' if last_of_run else ''}")
+            spans.setdefault(c.n, []).append((c.start, c.end))
+        return Draft(text="".join(parts).strip(), spans=spans)
+
+    @staticmethod
+    def _refuse(reason: str) -> Draft:
+        return Draft(text=f"{REFUSAL}: {reason}.", abstained=True)

@@ -1,0 +1,177 @@
+"""The `citeqa` command: index, ask, show, docs.
+
+Exit codes: 0 done; 1 done, but some files could not be indexed; 2 bad input or settings;
+3 unknown passage or document; 4 the index or a model cannot be used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import textwrap
+from pathlib import Path
+
+from . import __version__, backends
+from .answers import Answer
+from .assistant import Assistant, QuestionError
+from .documents import IngestError
+from .embeddings import ModelError
+from .index import IndexUnusable
+from .settings import Settings, SettingsError
+from .storage import IndexLockedError
+
+OK, PARTIAL, BAD_INPUT, NOT_FOUND, UNUSABLE = 0, 1, 2, 3, 4
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="citeqa", description="Answers questions over a document collection, citing exact passages.")
+    p.add_argument("--version", action="version", version=f"citeqa {__version__}")
+    p.add_argument("--index-dir", type=Path, help="where the index lives (default: ./index, or $CITEQA_INDEX_DIR)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ix = sub.add_parser("index", help="build or update the index (only new and changed files are embedded)")
+    ix.add_argument("paths", nargs="*", type=Path, help="files or folders (default: what the index holds, or seeds/)")
+
+    ask = sub.add_parser("ask", help="answer a question, or one per line of standard input with -")
+    ask.add_argument("question", help="the question, or - to read one question per line from standard input")
+    ask.add_argument("--json", action="store_true", help="print one JSON object per question, on one line")
+    ask.add_argument("--backend", help=f"answer backend (default: $CITEQA_BACKEND or extractive); one of {', '.join(backends.names())}")
+    ask.add_argument("-k", type=int, help="how many passages to retrieve (default: 5)")
+
+    show = sub.add_parser("show", help="show a passage in its document, with context")
+    show.add_argument("passage_id", help="e.g. 001_87eab1ca58c4959e.txt:20, as printed by ask")
+    show.add_argument("--context", type=int, default=400, help="characters of context on each side (default: 400)")
+    show.add_argument("--json", action="store_true")
+
+    docs = sub.add_parser("docs", help="list the indexed documents")
+    docs.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(index_dir=args.index_dir)
+        assistant = Assistant(settings, progress=not args.quiet)
+        return {"index": _index, "ask": _ask, "show": _show, "docs": _docs}[args.command](assistant, args)
+    except (SettingsError, QuestionError, backends.UnknownBackend, FileNotFoundError) as e:
+        return _fail(e, BAD_INPUT)
+    except IngestError as e:
+        return _fail(e, BAD_INPUT)
+    except (IndexUnusable, ModelError, IndexLockedError) as e:
+        return _fail(e, UNUSABLE)
+    except KeyboardInterrupt:
+        return 130
+
+
+def _fail(error: Exception, code: int) -> int:
+    print(f"citeqa: error: {error}", file=sys.stderr)
+    return code
+
+
+def _index(assistant: Assistant, args) -> int:
+    index = assistant.ensure_index(sources=args.paths or None, force=True)
+    report = assistant.last_build
+    if report is None:
+        print(f"the index in {assistant.settings.index_dir} is up to date: {len(index.documents)} documents, {len(index.chunks)} chunks")
+        return OK
+    print(
+        f"indexed {report.documents} documents into {report.chunks} chunks in {report.seconds:.1f} s "
+        f"(embedded {len(report.embedded)}, reused {len(report.reused)}, removed {len(report.removed)})"
+    )
+    for name in report.kept_after_error:
+        print(f"kept the previously indexed version of {name}", file=sys.stderr)
+    if report.errors:
+        print(f"citeqa: {len(report.errors)} file(s) could not be indexed:", file=sys.stderr)
+        for e in report.errors:
+            print(f"  {e}", file=sys.stderr)
+        return PARTIAL
+    return OK
+
+
+def _ask(assistant: Assistant, args) -> int:
+    if args.k is not None and args.k < 1:
+        raise QuestionError(f"-k {args.k}: ask for at least 1 passage")
+    if args.backend:
+        backends.check(args.backend)
+    assistant.ensure_index()
+    if args.question != "-":
+        _print(assistant.ask(args.question, k=args.k, backend=args.backend), args.json)
+        return OK
+    status = OK
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        try:
+            answer = assistant.ask(line, k=args.k, backend=args.backend)
+        except QuestionError as e:
+            status = BAD_INPUT
+            if args.json:
+                print(json.dumps({"question": line.strip()[:200], "error": str(e)}), flush=True)
+            else:
+                print(f"citeqa: error: {e}", file=sys.stderr)
+            continue
+        _print(answer, args.json)
+        if not args.json:
+            print("-" * 72)
+    return status
+
+
+def _print(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        print(answer.to_json(), flush=True)
+        return
+    print(answer.answer)
+    if answer.citations:
+        print("\nSources:")
+        for c in answer.citations:
+            where = f"{c.doc}, characters {c.start}-{c.end}" + (f" · {c.section}" if c.section else "")
+            print(f"  [{c.n}] {where}  (citeqa show {c.passage_id})")
+            quote = " ".join(c.text.split())
+            print(textwrap.indent(textwrap.fill(f"“{quote}”", 96), "      "))
+    elif answer.abstained and answer.passages:
+        print("\nClosest passages, none of which answers it:")
+        for i, p in enumerate(answer.passages[:3], start=1):
+            print(f"  {i}. {p.doc}, characters {p.start}-{p.end}" + (f" · {p.section}" if p.section else ""))
+    print(flush=True)
+
+
+def _show(assistant: Assistant, args) -> int:
+    index = assistant.index
+    row = index.by_id.get(args.passage_id)
+    if row is None:
+        return _fail(f"no passage {args.passage_id!r} in the index; passage ids look like {index.chunks[0]['id'] if index.chunks else 'doc.txt:0'}", NOT_FOUND)
+    c = index.chunks[row]
+    text = index.texts[c["doc"]]
+    before_start = max(0, c["start"] - max(args.context, 0))
+    after_end = min(len(text), c["end"] + max(args.context, 0))
+    if args.json:
+        print(json.dumps({k: c[k] for k in ("id", "doc", "section", "start", "end", "text")} | {"context_before": text[before_start : c["start"]], "context_after": text[c["end"] : after_end]}, ensure_ascii=False))
+        return OK
+    line = text.count("\n", 0, c["start"]) + 1
+    print(f"{c['id']}  {c['doc']}, characters {c['start']}-{c['end']}, line {line}")
+    if c["section"]:
+        print(f"section: {c['section']}")
+    print()
+    on, off = ("\033[7m", "\033[0m") if sys.stdout.isatty() else ("»»", "««")
+    print(f"{'…' if before_start else ''}{text[before_start:c['start']]}{on}{c['text']}{off}{text[c['end']:after_end]}{'…' if after_end < len(text) else ''}")
+    return OK
+
+
+def _docs(assistant: Assistant, args) -> int:
+    index = assistant.index
+    rows = [{"doc": name, **{k: d[k] for k in ("path", "format", "chunks", "sha256")}, "chars": len(index.texts[name])} for name, d in index.documents.items()]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False))
+        return OK
+    width = max((len(r["doc"]) for r in rows), default=3)
+    print(f"{'document':<{width}}  format    chunks   characters  sha256")
+    for r in rows:
+        print(f"{r['doc']:<{width}}  {r['format']:<8} {r['chunks']:>7} {r['chars']:>12}  {r['sha256'][:12]}")
+    return OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

