@@ -33,11 +33,11 @@ def clean_question(question: str) -> str:
 
 
 class Assistant:
-    def __init__(self, settings: Settings, progress: bool = True, log=sys.stderr):
+    def __init__(self, settings: Settings, progress: bool = True, log=sys.stderr, embedder: Embedder | None = None):
         self.settings = settings
         self.progress = progress
         self.log = log
-        self.embedder = Embedder(settings.threads, settings.batch_size)
+        self.embedder = embedder or Embedder(settings.threads, settings.batch_size)
         self._index: Index | None = None
         self._retriever: Retriever | None = None
         self._backends: dict[str, backends.Backend] = {}

@@ -16,6 +16,8 @@ import numpy as np
 Piece = tuple[str, int]
 Line = list[Piece]
 
+# A footer glued to the last line of a page, which often ends mid-word: "including the e17 | P a g e".
+GLUED_FOOTER = re.compile(r"(\d+\s*\|\s*P\s?a\s?g\s?e)$")
 PAGE_FOOTER = re.compile(r"^(\d+\s*\|\s*P\s?a\s?g\s?e|page\s+\d+(\s+of\s+\d+)?|-\s*\d+\s*-)$", re.IGNORECASE)
 REPORT_CODE = re.compile(r"^[A-Z][A-Z0-9.\-]*(/[A-Z0-9.\-]+){2,}$")
 LIST_NUMBER = re.compile(r"^(\d{1,2})[.)]$")
@@ -73,6 +75,14 @@ def clean(original: str) -> CleanText:
 
 def _drop_page_furniture(lines: list[Line]) -> list[Line]:
     """Remove page footers and headers repeated on every page; join what a page break split."""
+    glued = set()
+    for i, line in enumerate(lines):
+        t = _text(line)
+        m = GLUED_FOOTER.search(t)
+        if m and m.start() > 0 and not t[: m.start()].endswith(" "):
+            text, start = line[0]
+            lines[i] = [(text[: m.start()], start)]
+            glued.add(i)
     texts = [_text(l) for l in lines]
     repeats = Counter(t for t in texts if t)
 
@@ -83,9 +93,19 @@ def _drop_page_furniture(lines: list[Line]) -> list[Line]:
 
     out: list[Line] = []
     i = 0
+    join_next = False
     while i < len(lines):
+        if join_next and texts[i]:
+            # The page broke a word: "e" + "commerce" -> "e-commerce", "commu" + "nication" -> "communication".
+            fragment = re.search(r"([A-Za-z]+)$", _text(out[-1]))
+            joint = [("-", -1)] if fragment and len(fragment.group(1)) <= 2 else []
+            out[-1] = out[-1] + joint + lines[i]
+            join_next = i in glued
+            i += 1
+            continue
         if not furniture(texts[i]):
             out.append(lines[i])
+            join_next = i in glued
             i += 1
             continue
         # A run of furniture and blank lines: drop it, trailing blanks already emitted included.

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from . import __version__, backends
 from .answers import Answer
-from .assistant import Assistant, QuestionError
+from .assistant import Assistant, QuestionError, clean_question
 from .documents import IngestError
 from .embeddings import ModelError
 from .index import IndexUnusable
@@ -96,6 +96,8 @@ def _ask(assistant: Assistant, args) -> int:
         raise QuestionError(f"-k {args.k}: ask for at least 1 passage")
     if args.backend:
         backends.check(args.backend)
+    if args.question != "-":
+        clean_question(args.question)  # refuse bad input before loading anything
     assistant.ensure_index()
     if args.question != "-":
         _print(assistant.ask(args.question, k=args.k, backend=args.backend), args.json)

@@ -91,7 +91,7 @@ _SKIP_TAGS = {"script", "style", "noscript", "template", "nav", "svg", "head"}
 
 
 def _html_text(path: Path, data: bytes) -> str:
-    from selectolax.parser import HTMLParser
+    from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
     tree = HTMLParser(data.decode("utf-8", errors="replace"))
     out: list[str] = []

@@ -1,0 +1,96 @@
+import json
+
+import pytest
+
+from app.assistant import QuestionError
+
+from conftest import FED, SEEDS
+
+FED_ISSUES = [
+    "Identification of strategies for e-commerce readiness",
+    "Access to ICT infrastructure and services",
+    "Trade logistics and trade facilitation",
+    "e-payment solutions",
+    "Legal certainty and regulatory frameworks",
+    "Capacity building and technical assistance",
+    "Access to financing",
+]
+
+
+def assert_contract(answer):
+    """Every citation and passage resolves: the document's text at [start, end) is the text given."""
+    data = json.loads(answer.to_json())
+    assert set(data) >= {"question", "answer", "abstained", "citations", "passages", "backend", "timings_ms"}
+    for item in data["citations"] + data["passages"]:
+        original = (SEEDS / item["doc"]).read_text(encoding="utf-8")
+        assert original[item["start"] : item["end"]] == item["text"]
+    ids = [p["passage_id"] for p in data["passages"]]
+    for c in data["citations"]:
+        assert ids[c["n"] - 1] == c["passage_id"]
+        p = data["passages"][c["n"] - 1]
+        assert p["start"] <= c["start"] < c["end"] <= p["end"]
+        assert f"[{c['n']}]" in data["answer"]
+
+
+def test_fed_question_gets_the_seven_priority_issues_cited(assistant):
+    answer = assistant.ask("What did FED propose?")
+    assert not answer.abstained
+    assert "roadmap with seven priority issues" in answer.answer
+    for issue in FED_ISSUES:
+        assert issue in answer.answer
+    cited = answer.citations[0]
+    assert cited.doc == FED
+    assert "Identification of strategies" in cited.text and "Access to financing." in cited.text
+    assert_contract(answer)
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("How many WTO members participate in the e-commerce initiative?", "87"),
+        ("Who chaired the meetings of the WTO e-commerce negotiations?", "Kazuyuki Yamazaki"),
+        ("When was the First Global Cross-border E-commerce Conference held?", "February 9-10, 2018"),
+        ("Where did Alibaba's eWTP launch its first hub?", "Malaysia"),
+        ("Who will implement the ASEAN e-commerce agreement?", "ASEAN E-Commerce Coordination Committee"),
+    ],
+)
+def test_answers_hold_the_fact_and_cite_it(assistant, question, expected):
+    answer = assistant.ask(question)
+    assert not answer.abstained
+    assert expected in answer.answer
+    assert any(expected in " ".join(c.text.split()) for c in answer.citations)
+    assert_contract(answer)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What did the Federal Reserve propose?",
+        "Who won the 2018 FIFA World Cup?",
+        "what is the boiling point of mercury",
+        "What did the Bank of Japan decide about interest rates?",
+    ],
+)
+def test_questions_the_collection_cannot_answer_are_refused(assistant, question):
+    answer = assistant.ask(question)
+    assert answer.abstained
+    assert answer.citations == []
+    assert answer.answer.startswith("The collection does not answer this question")
+    assert answer.passages  # what was looked at is still shown
+
+
+@pytest.mark.parametrize("question", ["", "   \n\t ", "x" * 2001])
+def test_bad_questions_are_rejected_with_a_reason(assistant, question):
+    with pytest.raises(QuestionError):
+        assistant.ask(question)
+
+
+def test_k_sets_how_many_passages_come_back(assistant):
+    assert len(assistant.ask("What is eWTP?", k=2).passages) == 2
+    assert len(assistant.ask("What is eWTP?", k=8).passages) == 8
+
+
+def test_control_characters_are_dropped_from_questions(assistant):
+    answer = assistant.ask("What did\x00 FED\x1b propose?")
+    assert answer.question == "What did FED propose?"
+    assert not answer.abstained

@@ -1,0 +1,97 @@
+"""The `citeqa` command as a user runs it: a real process, real exit codes, real output."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import FED, SEEDS
+
+CITEQA = str(Path(sys.executable).parent / "citeqa")
+
+
+def run(*args, index_dir, sources=SEEDS, stdin=None):
+    env = {**os.environ, "CITEQA_INDEX_DIR": str(index_dir), "CITEQA_SOURCES": str(sources), "HF_HUB_OFFLINE": "1"}
+    return subprocess.run([CITEQA, "--quiet", *args], input=stdin, capture_output=True, text=True, env=env, timeout=300)
+
+
+def test_ask_json_prints_the_contract(seed_index_dir):
+    r = run("ask", "What did FED propose?", "--json", index_dir=seed_index_dir)
+    assert r.returncode == 0, r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert len(lines) == 1
+    data = json.loads(lines[0])
+    assert data["backend"] == "extractive" and data["abstained"] is False
+    assert "Access to financing" in data["answer"]
+    for item in data["citations"] + data["passages"]:
+        assert (SEEDS / item["doc"]).read_text(encoding="utf-8")[item["start"] : item["end"]] == item["text"]
+    assert {"embed_query", "dense_search", "bm25", "answer", "total"} <= set(data["timings_ms"])
+
+
+def test_ask_reads_one_question_per_line_from_stdin(seed_index_dir):
+    questions = "What is eWTP?\n\nWho chaired the WTO meetings?\n" + "?" * 3000 + "\nWhat did the Federal Reserve propose?\n"
+    r = run("ask", "-", "--json", index_dir=seed_index_dir, stdin=questions)
+    results = [json.loads(line) for line in r.stdout.strip().splitlines()]
+    assert [x.get("question", "")[:20] for x in results][:2] == ["What is eWTP?", "Who chaired the WTO "]
+    assert "error" in results[2] and "limit" in results[2]["error"]
+    assert results[3]["abstained"] is True
+    assert r.returncode == 2  # one line was bad; the others were still answered
+
+
+def test_readable_answer_shows_numbered_sources(seed_index_dir):
+    r = run("ask", "What did FED propose?", index_dir=seed_index_dir)
+    assert r.returncode == 0, r.stderr
+    assert "Sources:" in r.stdout and f"[1] {FED}, characters " in r.stdout
+    assert "citeqa show 001_87eab1ca58c4959e.txt:" in r.stdout
+
+
+def test_show_and_docs(seed_index_dir):
+    answer = json.loads(run("ask", "What did FED propose?", "--json", index_dir=seed_index_dir).stdout)
+    pid = answer["citations"][0]["passage_id"]
+    r = run("show", pid, "--json", index_dir=seed_index_dir)
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(r.stdout)
+    assert shown["text"] == answer["citations"][0]["text"] or answer["citations"][0]["text"] in shown["text"]
+    assert shown["context_before"] and shown["section"].endswith("Friends of E-Commerce for Development")
+
+    r = run("show", "../../etc/passwd:0", index_dir=seed_index_dir)
+    assert r.returncode == 3 and "no passage" in r.stderr
+
+    r = run("docs", "--json", index_dir=seed_index_dir)
+    assert sorted(d["doc"] for d in json.loads(r.stdout)) == sorted(p.name for p in SEEDS.glob("*.txt"))
+
+
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (["ask", "   "], 2, "the question is empty"),
+        (["ask", "What?", "--backend", "nonesuch"], 2, "unknown backend 'nonesuch'; available: extractive"),
+        (["ask", "What?", "-k", "0"], 2, "at least 1 passage"),
+        (["index", "no/such/folder"], 2, "no/such/folder: no such file or folder"),
+    ],
+)
+def test_bad_input_gets_a_clear_error_and_exit_code(tmp_path, args, code, message):
+    r = run(*args, index_dir=tmp_path / "index")
+    assert r.returncode == code
+    assert message in r.stderr
+    assert "Traceback" not in r.stderr
+    assert not (tmp_path / "index" / "current").exists()
+
+
+def test_index_reports_bad_files_and_indexes_the_rest(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SEEDS / "002_59de855d1fbbee2d.txt", docs)
+    (docs / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me".encode("latin-1"))
+    (docs / "empty.md").write_bytes(b"")
+    r = run("index", str(docs), index_dir=tmp_path / "index", sources=docs)
+    assert r.returncode == 1
+    assert "2 file(s) could not be indexed" in r.stderr
+    assert "latin1.txt: not valid UTF-8" in r.stderr and "empty.md: the file is empty" in r.stderr
+    assert "indexed 1 documents" in r.stdout
+    r = run("ask", "What is CBEC?", "--json", index_dir=tmp_path / "index", sources=docs)
+    assert json.loads(r.stdout)["citations"][0]["doc"] == "002_59de855d1fbbee2d.txt"

@@ -1,0 +1,112 @@
+import json
+import threading
+import time
+
+import pytest
+
+from app import storage
+from app.assistant import Assistant
+from app.index import Index, IndexUnusable, build_and_publish, open_current
+from app.settings import Settings
+
+
+def build(folder, embedder, sources):
+    return build_and_publish(folder, [sources], embedder, Settings(index_dir=folder), progress=False)
+
+
+def test_incremental_build_embeds_only_what_changed(tmp_path, embedder, small_collection):
+    folder = tmp_path / "index"
+    _, first = build(folder, embedder, small_collection)
+    assert sorted(first.embedded) == sorted(p.name for p in small_collection.iterdir())
+
+    _, again = build(folder, embedder, small_collection)
+    assert again.embedded == [] and len(again.reused) == 3
+
+    changed = small_collection / "003_6f832b08e556fda3.txt"
+    changed.write_text(changed.read_text(encoding="utf-8") + "\nThe ASEAN Secretariat publishes a yearly digital report.\n", encoding="utf-8")
+    (small_collection / "000_69525f96bd29f103.txt").unlink()
+    (small_collection / "new.md").write_text("# Notes\n\nThe Zanzibar digital accord was signed in 2031.\n", encoding="utf-8")
+    index, third = build(folder, embedder, small_collection)
+    assert sorted(third.embedded) == ["003_6f832b08e556fda3.txt", "new.md"]
+    assert third.reused == ["002_59de855d1fbbee2d.txt"]
+    assert third.removed == ["000_69525f96bd29f103.txt"]
+    assert set(index.documents) == {"002_59de855d1fbbee2d.txt", "003_6f832b08e556fda3.txt", "new.md"}
+    assert any("yearly digital report" in c["text"] for c in index.chunks)
+
+
+def test_a_crash_mid_build_leaves_the_previous_index_current(tmp_path, embedder, small_collection, monkeypatch):
+    folder = tmp_path / "index"
+    build(folder, embedder, small_collection)
+    before = storage.current_build(folder)
+    (small_collection / "extra.txt").write_text("A brand new document about tariffs.\n", encoding="utf-8")
+
+    def crash(self, path):
+        (path / "chunks.jsonl").write_text("half written", encoding="utf-8")
+        raise KeyboardInterrupt("killed mid-save")
+
+    monkeypatch.setattr(Index, "save", crash)
+    with pytest.raises(KeyboardInterrupt):
+        build(folder, embedder, small_collection)
+    assert storage.current_build(folder) == before
+    assert [p.name for p in (folder / "builds").iterdir()] == [before.name]  # nothing half-written left
+    assert "extra.txt" not in open_current(folder).documents
+
+
+def test_a_damaged_index_file_is_detected_and_rebuilt(tmp_path, embedder, small_collection):
+    folder = tmp_path / "index"
+    build(folder, embedder, small_collection)
+    current = storage.current_build(folder)
+    with open(current / "vectors.npy", "r+b") as f:
+        f.seek(200)
+        f.write(b"\x00\x01\x02")
+    with pytest.raises(IndexUnusable, match="checksum mismatch.*citeqa index"):
+        open_current(folder)
+    a = Assistant(Settings(index_dir=folder, sources=[small_collection]), progress=False, embedder=embedder)
+    a.ensure_index()
+    assert a.ask("Who chaired the meetings?").citations
+    open_current(folder)  # rebuilt and whole again
+
+
+def test_the_manifest_records_model_settings_and_documents(seed_index_dir):
+    manifest = json.loads((storage.current_build(seed_index_dir) / "manifest.json").read_text())
+    assert manifest["model"]["id"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert len(manifest["model"]["sha256"]) == 64
+    assert manifest["chunking"] == Settings().chunking()
+    assert len(manifest["documents"]) == 4
+    assert all(len(d["sha256"]) == 64 for d in manifest["documents"].values())
+    assert "vectors.npy" in manifest["files"]
+
+
+def test_a_stale_index_is_rebuilt_before_a_query(tmp_path, embedder, small_collection):
+    folder = tmp_path / "index"
+    a = Assistant(Settings(index_dir=folder, sources=[small_collection]), progress=False, embedder=embedder)
+    a.ensure_index()
+    (small_collection / "late.txt").write_text("The Quokka Protocol sets rules for drone deliveries.\n", encoding="utf-8")
+    fresh = Assistant(Settings(index_dir=folder, sources=[small_collection]), progress=False, embedder=embedder)
+    answer = fresh.ask("What does the Quokka Protocol set rules for?")
+    assert fresh.last_build is not None and fresh.last_build.embedded == ["late.txt"]
+    assert answer.citations[0].doc == "late.txt"
+
+
+def test_a_second_builder_waits_for_the_lock(tmp_path):
+    folder = tmp_path / "index"
+    order = []
+
+    def hold():
+        with storage.lock(folder):
+            order.append("first in")
+            time.sleep(0.6)
+            order.append("first out")
+
+    t = threading.Thread(target=hold)
+    t.start()
+    time.sleep(0.1)
+    with storage.lock(folder):
+        order.append("second in")
+    t.join()
+    assert order == ["first in", "first out", "second in"]
+    with storage.lock(folder):
+        blocker = threading.Thread(target=hold)
+        blocker.start()
+        time.sleep(0.1)
+    blocker.join()
