@@ -41,10 +41,35 @@ class Answer:
     passages: list[Passage]
     backend: str
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # Answer sentences the cited passages do not support (LLM backends).
+    unsupported: list[str] = field(default_factory=list)
+    # False when the answer cites no passage: then it is not grounded in the collection.
+    grounded: bool = True
     warnings: list[str] = field(default_factory=list)
+    # The question as retrieval saw it, when a follow-up was rewritten using the history.
+    standalone_question: str | None = None
+    prompt_tokens: int = 0
 
     def to_dict(self) -> dict:
         return asdict(self)
 
     def to_json(self) -> str:
         return json.dumps(self.to_dict(), ensure_ascii=False)
+
+
+@dataclass
+class PassagesFound:
+    """Streamed first, as soon as retrieval is done."""
+
+    passages: list[Passage]
+    standalone_question: str | None = None
+
+
+@dataclass
+class TextDelta:
+    text: str
+
+
+@dataclass
+class Finished:
+    answer: Answer

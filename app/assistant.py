@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from pathlib import Path
+from typing import Iterator
 
 from . import backends
-from .answers import Answer, Citation
+from .answers import Answer, Citation, Finished, PassagesFound, TextDelta
+from .backends.generators import GeneratorFailed, GeneratorUnavailable
 from .embeddings import Embedder
 from .index import BuildReport, Index, IndexUnusable, build_and_publish, open_current
+from .prompts import Prompts
 from .retrieval import Retriever
 from .settings import Settings
 
 DEFAULT_SOURCES = [Path("seeds")]
-
 MAX_QUESTION_CHARS = 2000
+_REFERRING = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|the same)\b", re.I)
 
 
 class QuestionError(ValueError):
@@ -23,6 +27,8 @@ class QuestionError(ValueError):
 
 
 def clean_question(question: str) -> str:
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
     question = "".join(ch if ch.isprintable() or ch in "\t\n" else " " for ch in question)
     question = " ".join(question.split())
     if not question:
@@ -32,12 +38,22 @@ def clean_question(question: str) -> str:
     return question
 
 
+def clean_history(history: list[dict] | None) -> list[dict[str, str]]:
+    out = []
+    for i, m in enumerate(history or []):
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant") or not isinstance(m.get("content"), str):
+            raise QuestionError(f"history[{i}] must be {{\"role\": \"user\" or \"assistant\", \"content\": text}}")
+        out.append({"role": m["role"], "content": m["content"][:MAX_QUESTION_CHARS]})
+    return out
+
+
 class Assistant:
     def __init__(self, settings: Settings, progress: bool = True, log=sys.stderr, embedder: Embedder | None = None):
         self.settings = settings
         self.progress = progress
         self.log = log
         self.embedder = embedder or Embedder(settings.threads, settings.batch_size)
+        self.prompts = Prompts(settings.prompts_dir)
         self._index: Index | None = None
         self._retriever: Retriever | None = None
         self._backends: dict[str, backends.Backend] = {}
@@ -65,37 +81,104 @@ class Assistant:
             for error in self.last_build.errors:
                 print(f"warning: skipped {error}", file=self.log)
         self._index = current
-        self._retriever = Retriever(current, self.embedder, s.candidates, s.rrf_k)
+        self._retriever = Retriever(current, self.embedder, s.candidates, s.fusion, s.dense_weight, s.rrf_k)
         self._backends.clear()
         return current
 
     def backend(self, name: str | None = None) -> backends.Backend:
         name = name or self.settings.backend
         if name not in self._backends:
-            self._backends[name] = backends.create(name, self.index)
+            self._backends[name] = backends.create(name, self.index, self.settings, self.embedder, self.prompts)
         return self._backends[name]
 
-    def ask(self, question: str, k: int | None = None, backend: str | None = None) -> Answer:
+    def standalone(self, question: str, history: list[dict[str, str]], backend: backends.Backend) -> str:
+        """A follow-up rewritten so that retrieval understands it without the conversation."""
+        previous = next((m["content"] for m in reversed(history) if m["role"] == "user"), None)
+        if previous is None:
+            return question
+        if hasattr(backend, "rewrite"):
+            try:
+                rewritten = backend.rewrite(question, history)
+                # A small model may hand the question back as it was: then the fallback below applies.
+                if 3 <= len(rewritten) <= MAX_QUESTION_CHARS and not _REFERRING.search(rewritten):
+                    return rewritten
+            except (GeneratorUnavailable, GeneratorFailed):
+                pass
+        # Without a model: a question that refers back, or is very short, borrows the previous one's words.
+        if _REFERRING.search(question) or len(question.split()) <= 4:
+            return f"{question} ({clean_question(previous)})"
+        return question
+
+    def ask(self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None) -> Answer:
+        for event in self.stream(question, history, k, backend):
+            if isinstance(event, Finished):
+                return event.answer
+        raise AssertionError("stream ended without an answer")
+
+    def stream(
+        self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None
+    ) -> Iterator[PassagesFound | TextDelta | Finished]:
+        """Passages first (at once), then answer text as it is generated, then the checked answer."""
         started = time.perf_counter()
         question = clean_question(question)
-        chosen = self.backend(backend)
-        retrieved = self._retriever.search(question, k or self.settings.top_k)
+        history = clean_history(history)
+        name = backend or self.settings.backend
+        backends.check(name)
+        warnings: list[str] = []
+        timings: dict[str, float] = {}
+        try:
+            chosen = self.backend(name)
+        except (GeneratorUnavailable, GeneratorFailed) as e:
+            chosen = self._fallback(name, e, warnings)
+
         t = time.perf_counter()
-        draft = chosen.answer(retrieved)
-        timings = dict(retrieved.timings_ms)
+        standalone = self.standalone(question, history, chosen) if history else question
+        if history:
+            timings["rewrite"] = (time.perf_counter() - t) * 1000
+        retrieved = self._retriever.search(standalone, k or self.settings.top_k)
+        timings.update(retrieved.timings_ms)
+        yield PassagesFound(retrieved.passages, standalone if history else None)
+
+        t = time.perf_counter()
+        draft = None
+        try:
+            for item in chosen.run(retrieved):
+                if isinstance(item, str):
+                    timings.setdefault("first_token", (time.perf_counter() - t) * 1000)
+                    yield TextDelta(item)
+                else:
+                    draft = item
+        except (GeneratorUnavailable, GeneratorFailed) as e:
+            chosen = self._fallback(name, e, warnings)
+            yield TextDelta(f"\n\n[{warnings[-1]}]\n\n")
+            draft = [x for x in chosen.run(retrieved) if not isinstance(x, str)][0]
         timings["answer"] = (time.perf_counter() - t) * 1000
+
         citations = []
         for n, spans in sorted(draft.spans.items()):
             p = retrieved.passages[n - 1]
             start, end = min(s for s, _ in spans), max(e for _, e in spans)
             citations.append(Citation(n, p.passage_id, p.doc, p.section, start, end, self.index.texts[p.doc][start:end]))
         timings["total"] = (time.perf_counter() - started) * 1000
-        return Answer(
-            question=question,
-            answer=draft.text,
-            abstained=draft.abstained,
-            citations=citations,
-            passages=retrieved.passages,
-            backend=chosen.name,
-            timings_ms={k: round(v, 2) for k, v in timings.items()},
+        yield Finished(
+            Answer(
+                question=question,
+                answer=draft.text,
+                abstained=draft.abstained,
+                citations=citations,
+                passages=retrieved.passages,
+                backend=chosen.name,
+                timings_ms={key: round(v, 2) for key, v in timings.items()},
+                unsupported=draft.unsupported,
+                grounded=draft.grounded and not draft.abstained,
+                warnings=warnings + draft.warnings,
+                standalone_question=standalone if history else None,
+                prompt_tokens=draft.prompt_tokens,
+            )
         )
+
+    def _fallback(self, name: str, error: Exception, warnings: list[str]) -> backends.Backend:
+        message = f"the {name} backend failed ({error}); this is the extractive answer instead"
+        warnings.append(message)
+        print(f"warning: {message}", file=self.log)
+        return self.backend("extractive")

@@ -159,7 +159,9 @@ def units(clean: CleanText) -> list[Unit]:
     return out
 
 
-def _sentences(text: str, start: int, end: int, section: str) -> list[Unit]:
+def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
+    """[start, end) of each sentence of text[start:end], trimmed of surrounding whitespace."""
+    end = len(text) if end is None else end
     found, s = [], start
     for m in SENTENCE_BOUNDARY.finditer(text, start, end):
         word = re.search(r"(\S+)$", text[s : m.start() + 1])
@@ -169,14 +171,18 @@ def _sentences(text: str, start: int, end: int, section: str) -> list[Unit]:
         found.append((s, m.end()))
         s = m.end()
     found.append((s, end))
-    units_ = []
+    spans = []
     for a, b in found:
         seg = text[a:b]
         a += len(seg) - len(seg.lstrip())
         b -= len(seg) - len(seg.rstrip())
         if b > a:
-            units_.append(Unit("sentence", a, b, section))
-    return units_
+            spans.append((a, b))
+    return spans
+
+
+def _sentences(text: str, start: int, end: int, section: str) -> list[Unit]:
+    return [Unit("sentence", a, b, section) for a, b in sentence_spans(text, start, end)]
 
 
 def chunk(clean: CleanText, original: str, chunk_tokens: int, chunk_overlap: int, max_list_tokens: int) -> list[Chunk]:

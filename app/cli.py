@@ -13,8 +13,9 @@ import textwrap
 from pathlib import Path
 
 from . import __version__, backends
-from .answers import Answer
-from .assistant import Assistant, QuestionError, clean_question
+from .answers import Answer, Finished, TextDelta
+from .assistant import Assistant, QuestionError, clean_history, clean_question
+from .prompts import PromptError
 from .documents import IngestError
 from .embeddings import ModelError
 from .index import IndexUnusable
@@ -37,8 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     ask = sub.add_parser("ask", help="answer a question, or one per line of standard input with -")
     ask.add_argument("question", help="the question, or - to read one question per line from standard input")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question, on one line")
-    ask.add_argument("--backend", help=f"answer backend (default: $CITEQA_BACKEND or extractive); one of {', '.join(backends.names())}")
+    ask.add_argument("--backend", help=f"answer backend (default: $CITEQA_BACKEND or local); one of {', '.join(backends.names())}")
     ask.add_argument("-k", type=int, help="how many passages to retrieve (default: 5)")
+    ask.add_argument("--history", type=Path, help='JSON file with the conversation so far: [{"role": "user"|"assistant", "content": "..."}]')
 
     show = sub.add_parser("show", help="show a passage in its document, with context")
     show.add_argument("passage_id", help="e.g. 001_87eab1ca58c4959e.txt:20, as printed by ask")
@@ -60,7 +62,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(e, BAD_INPUT)
     except IngestError as e:
         return _fail(e, BAD_INPUT)
-    except (IndexUnusable, ModelError, IndexLockedError) as e:
+    except (IndexUnusable, ModelError, IndexLockedError, PromptError) as e:
         return _fail(e, UNUSABLE)
     except KeyboardInterrupt:
         return 130
@@ -91,6 +93,20 @@ def _index(assistant: Assistant, args) -> int:
     return OK
 
 
+def _load_history(path: Path | None) -> list[dict]:
+    if path is None:
+        return []
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as e:
+        raise QuestionError(f"--history {path}: cannot read it ({e.strerror or e})") from None
+    except ValueError as e:
+        raise QuestionError(f"--history {path}: not valid JSON ({e})") from None
+    if not isinstance(data, list):
+        raise QuestionError(f"--history {path}: expected a JSON list of messages")
+    return clean_history(data)
+
+
 def _ask(assistant: Assistant, args) -> int:
     if args.k is not None and args.k < 1:
         raise QuestionError(f"-k {args.k}: ask for at least 1 passage")
@@ -98,16 +114,17 @@ def _ask(assistant: Assistant, args) -> int:
         backends.check(args.backend)
     if args.question != "-":
         clean_question(args.question)  # refuse bad input before loading anything
+    history = _load_history(args.history)
     assistant.ensure_index()
     if args.question != "-":
-        _print(assistant.ask(args.question, k=args.k, backend=args.backend), args.json)
+        _answer(assistant, args.question, history, args)
         return OK
     status = OK
     for line in sys.stdin:
         if not line.strip():
             continue
         try:
-            answer = assistant.ask(line, k=args.k, backend=args.backend)
+            _answer(assistant, line, history, args)
         except QuestionError as e:
             status = BAD_INPUT
             if args.json:
@@ -115,17 +132,34 @@ def _ask(assistant: Assistant, args) -> int:
             else:
                 print(f"citeqa: error: {e}", file=sys.stderr)
             continue
-        _print(answer, args.json)
         if not args.json:
             print("-" * 72)
     return status
 
 
-def _print(answer: Answer, as_json: bool) -> None:
-    if as_json:
-        print(answer.to_json(), flush=True)
+def _answer(assistant: Assistant, question: str, history: list[dict], args) -> None:
+    if args.json:
+        print(assistant.ask(question, history, k=args.k, backend=args.backend).to_json(), flush=True)
         return
-    print(answer.answer)
+    streamed = ""
+    for event in assistant.stream(question, history, k=args.k, backend=args.backend):
+        if isinstance(event, TextDelta):
+            streamed += event.text
+            print(event.text, end="", flush=True)
+        elif isinstance(event, Finished):
+            print()
+            _print_checked(event.answer, streamed)
+
+
+def _print_checked(answer: Answer, streamed: str) -> None:
+    if " ".join(answer.answer.split()) != " ".join(streamed.split()):
+        print(f"\nChecked answer:\n{answer.answer}")
+    for w in answer.warnings:
+        print(f"warning: {w}")
+    if not answer.abstained and not answer.grounded:
+        print("NOT GROUNDED: the answer cites no passage of the collection; do not rely on it.")
+    for sentence in answer.unsupported:
+        print(f"unsupported by its citations: “{sentence}”")
     if answer.citations:
         print("\nSources:")
         for c in answer.citations:

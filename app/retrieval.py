@@ -1,4 +1,4 @@
-"""Hybrid retrieval: dense (MiniLM in FAISS) and sparse (BM25) rankings fused by reciprocal rank."""
+"""Hybrid retrieval: dense (MiniLM in FAISS) and sparse (BM25) candidates, fused by weighted score or by rank."""
 
 from __future__ import annotations
 
@@ -34,10 +34,12 @@ class Retrieved:
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, candidates: int = 30, rrf_k: int = 60):
+    def __init__(self, index: Index, embedder: Embedder, candidates: int = 30, fusion: str = "convex", dense_weight: float = 0.5, rrf_k: int = 60):
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
+        self.fusion = fusion
+        self.dense_weight = dense_weight
         self.rrf_k = rrf_k
 
     def search(self, question: str, k: int) -> Retrieved:
@@ -59,16 +61,20 @@ class Retriever:
         timings["bm25"] = (time.perf_counter() - t) * 1000
 
         t = time.perf_counter()
-        fused: dict[int, float] = {}
-        for ranking in (dense_rows, sparse_rows):
-            for rank, row in enumerate(ranking):
-                fused[int(row)] = fused.get(int(row), 0.0) + 1.0 / (self.rrf_k + rank + 1)
+        rows = list(dict.fromkeys([*map(int, dense_rows), *map(int, sparse_rows)]))
+        # Exact cosine for every candidate, including those only BM25 found.
+        dense_of = dict(zip(rows, (self.index.vectors[rows] @ query).tolist())) if rows else {}
+        bm25_of = {r: float(bm25_all[r]) for r in rows}
+        if self.fusion == "rrf":
+            fused = {r: 0.0 for r in rows}
+            for ranking in (dense_rows, sparse_rows):
+                for rank, row in enumerate(ranking):
+                    fused[int(row)] += 1.0 / (self.rrf_k + rank + 1)
+        else:  # convex: cosine and BM25 relative to the best BM25 score, weighted
+            top_bm25 = max(bm25_of.values(), default=0.0) or 1.0
+            fused = {r: self.dense_weight * dense_of[r] + (1 - self.dense_weight) * bm25_of[r] / top_bm25 for r in rows}
         best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
-        dense_of = dict(zip(map(int, dense_rows), map(float, dense_scores)))
-        hits = [
-            Hit(row, fused[row], dense_of.get(row, float(self.index.vectors[row] @ query)), float(bm25_all[row]) if len(bm25_all) else 0.0)
-            for row in best
-        ]
+        hits = [Hit(row, fused[row], dense_of[row], bm25_of[row]) for row in best]
         passages = [self._passage(h) for h in hits]
         timings["fusion"] = (time.perf_counter() - t) * 1000
         return Retrieved(question, query, terms, hits, passages, timings)

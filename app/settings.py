@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 
@@ -40,16 +40,36 @@ class Settings:
     # Retrieval.
     top_k: int = 5
     candidates: int = 30
+    # "convex": dense_weight * cosine + (1 - dense_weight) * BM25 / best BM25; "rrf": reciprocal-rank fusion.
+    fusion: str = "convex"
+    dense_weight: float = 0.5
     rrf_k: int = 60
     faiss_index: str = "flat"
     # Answering.
-    backend: str = "extractive"
+    backend: str = "local"
     threads: int = 2
     batch_size: int = 16
+    # The local LLM: a packaged model name (qwen2.5-0.5b, qwen2.5-1.5b) or a path to a .gguf file.
+    llm_model: str = "qwen2.5-0.5b"
+    model_dir: Path = Path("~/.cache/citeqa/models")
+    n_ctx: int = 4096
+    max_tokens: int = 320
+    # Evidence fed to an LLM, in cl100k tokens: reading the prompt dominates time to first token.
+    evidence_tokens: int = 600
+    prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"
+    # Any OpenAI-compatible server (OPENAI_BASE_URL and OPENAI_API_KEY are read too).
+    openai_base_url: str = ""
+    openai_model: str = "default"
+    openai_api_key: str = field(default="", repr=False)
+    openai_timeout: float = 60.0
+    openai_retries: int = 2
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
-        env = os.environ if env is None else env
+        env = dict(os.environ if env is None else env)
+        for ours, theirs in (("CITEQA_OPENAI_BASE_URL", "OPENAI_BASE_URL"), ("CITEQA_OPENAI_API_KEY", "OPENAI_API_KEY")):
+            if ours not in env and theirs in env:
+                env[ours] = env[theirs]
         values = {}
         for f in fields(cls):
             raw = env.get(f"CITEQA_{f.name.upper()}")
@@ -58,7 +78,7 @@ class Settings:
             if f.name == "sources":
                 # several folders are separated like PATH entries
                 values[f.name] = [Path(p) for p in raw.split(os.pathsep) if p]
-            elif f.name == "index_dir":
+            elif isinstance(f.default, Path):
                 values[f.name] = Path(raw)
             else:
                 values[f.name] = _parse(f.name, raw, type(f.default))
@@ -69,6 +89,8 @@ class Settings:
 
     def __post_init__(self):
         self.index_dir = Path(self.index_dir)
+        self.model_dir = Path(self.model_dir).expanduser()
+        self.prompts_dir = Path(self.prompts_dir)
         if self.sources is not None:
             self.sources = [Path(p) for p in self.sources]
 
@@ -81,8 +103,19 @@ class Settings:
             )
         if self.top_k < 1:
             raise SettingsError(f"top k = {self.top_k}: ask for at least 1 passage")
+        if self.fusion not in ("convex", "rrf"):
+            raise SettingsError(f"CITEQA_FUSION={self.fusion!r}: choose 'convex' or 'rrf'")
+        if not 0.0 <= self.dense_weight <= 1.0:
+            raise SettingsError(f"CITEQA_DENSE_WEIGHT={self.dense_weight} must be between 0 and 1")
         if self.faiss_index not in ("flat", "hnsw"):
             raise SettingsError(f"CITEQA_FAISS_INDEX={self.faiss_index!r}: choose 'flat' or 'hnsw'")
+        if self.n_ctx < 512 or self.max_tokens < 16 or self.evidence_tokens < 50:
+            raise SettingsError("CITEQA_N_CTX must be >= 512, CITEQA_MAX_TOKENS >= 16 and CITEQA_EVIDENCE_TOKENS >= 50")
+        if self.evidence_tokens + self.max_tokens + 400 > self.n_ctx:
+            raise SettingsError(
+                f"CITEQA_EVIDENCE_TOKENS ({self.evidence_tokens}) + CITEQA_MAX_TOKENS ({self.max_tokens}) + the prompt "
+                f"do not fit CITEQA_N_CTX ({self.n_ctx}); raise CITEQA_N_CTX or lower the others"
+            )
         if self.threads < 1:
             raise SettingsError(f"CITEQA_THREADS={self.threads} must be 1 or more")
 

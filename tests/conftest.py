@@ -31,6 +31,15 @@ def seed_index_dir(tmp_path_factory, embedder):
 
 @pytest.fixture(scope="session")
 def assistant(seed_index_dir, embedder):
+    """Answers with the extractive backend (deterministic, no LLM)."""
+    a = Assistant(Settings(index_dir=seed_index_dir, sources=[SEEDS], backend="extractive"), progress=False, embedder=embedder)
+    a.ensure_index()
+    return a
+
+
+@pytest.fixture(scope="session")
+def llm_assistant(seed_index_dir, embedder):
+    """Answers with the default local LLM, loaded once for the session."""
     a = Assistant(Settings(index_dir=seed_index_dir, sources=[SEEDS]), progress=False, embedder=embedder)
     a.ensure_index()
     return a

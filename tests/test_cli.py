@@ -14,8 +14,11 @@ from conftest import FED, SEEDS
 CITEQA = str(Path(sys.executable).parent / "citeqa")
 
 
-def run(*args, index_dir, sources=SEEDS, stdin=None):
+def run(*args, index_dir, sources=SEEDS, stdin=None, backend="extractive"):
     env = {**os.environ, "CITEQA_INDEX_DIR": str(index_dir), "CITEQA_SOURCES": str(sources), "HF_HUB_OFFLINE": "1"}
+    env.pop("CITEQA_BACKEND", None)
+    if backend:
+        env["CITEQA_BACKEND"] = backend
     return subprocess.run([CITEQA, "--quiet", *args], input=stdin, capture_output=True, text=True, env=env, timeout=300)
 
 
@@ -69,7 +72,7 @@ def test_show_and_docs(seed_index_dir):
     "args, code, message",
     [
         (["ask", "   "], 2, "the question is empty"),
-        (["ask", "What?", "--backend", "nonesuch"], 2, "unknown backend 'nonesuch'; available: extractive"),
+        (["ask", "What?", "--backend", "nonesuch"], 2, "unknown backend 'nonesuch'; available: extractive, local, openai"),
         (["ask", "What?", "-k", "0"], 2, "at least 1 passage"),
         (["index", "no/such/folder"], 2, "no/such/folder: no such file or folder"),
     ],
@@ -95,3 +98,24 @@ def test_index_reports_bad_files_and_indexes_the_rest(tmp_path):
     assert "indexed 1 documents" in r.stdout
     r = run("ask", "What is CBEC?", "--json", index_dir=tmp_path / "index", sources=docs)
     assert json.loads(r.stdout)["citations"][0]["doc"] == "002_59de855d1fbbee2d.txt"
+
+
+def test_default_backend_is_the_local_model_and_streams_a_cited_answer(seed_index_dir):
+    r = run("ask", "What did FED propose?", index_dir=seed_index_dir, backend=None)
+    assert r.returncode == 0, r.stderr
+    assert "roadmap" in r.stdout and "[1]" in r.stdout
+    assert "Sources:" in r.stdout and FED in r.stdout
+    assert "Traceback" not in r.stderr
+
+
+def test_history_file_makes_a_follow_up_understood(seed_index_dir, tmp_path):
+    history = tmp_path / "history.json"
+    history.write_text(json.dumps([{"role": "user", "content": "What is eWTP?"}, {"role": "assistant", "content": "Alibaba's electronic world trade platform."}]))
+    r = run("ask", "Where did it launch its first hub?", "--json", "--history", str(history), index_dir=seed_index_dir)
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert "eWTP" in data["standalone_question"]
+    assert "Malaysia" in data["answer"]
+    history.write_text("{not json")
+    r = run("ask", "Where?", "--history", str(history), index_dir=seed_index_dir)
+    assert r.returncode == 2 and "not valid JSON" in r.stderr

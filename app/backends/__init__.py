@@ -1,28 +1,38 @@
-"""Answer backends, chosen by name. A backend turns retrieved passages into a draft answer."""
+"""Answer backends, chosen by name: `extractive` (no LLM) and one per LLM generator (`local`, `openai`, ...).
+
+A backend's `run` yields the answer text as it is produced, then the `Draft` it amounts to.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Iterator, Protocol
 
+from ..embeddings import Embedder
 from ..index import Index
+from ..prompts import Prompts
 from ..retrieval import Retrieved
+from ..settings import Settings
 
 
 @dataclass
 class Draft:
-    """A backend's answer before it is checked and turned into an `Answer`."""
+    """A backend's answer, checked, before it becomes an `Answer`."""
 
     text: str
     abstained: bool = False
     # For each cited passage number n (1-based), the original spans the answer rests on.
     spans: dict[int, list[tuple[int, int]]] = field(default_factory=dict)
+    unsupported: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    grounded: bool = True
+    prompt_tokens: int = 0
 
 
 class Backend(Protocol):
     name: str
 
-    def answer(self, retrieved: Retrieved) -> Draft: ...
+    def run(self, retrieved: Retrieved) -> Iterator["str | Draft"]: ...
 
 
 class UnknownBackend(ValueError):
@@ -30,19 +40,24 @@ class UnknownBackend(ValueError):
 
 
 def names() -> list[str]:
-    return sorted(_REGISTRY)
+    from .generators import registry
+
+    return ["extractive", *sorted(registry())]
 
 
 def check(name: str) -> None:
-    if name not in _REGISTRY:
+    if name not in names():
         raise UnknownBackend(f"unknown backend {name!r}; available: {', '.join(names())}")
 
 
-def create(name: str, index: Index) -> Backend:
+def create(name: str, index: Index, settings: Settings, embedder: Embedder, prompts: Prompts) -> Backend:
+    from .extractive import Extractive
+    from .generative import Generative
+    from .generators import registry
+
     check(name)
-    return _REGISTRY[name](index)
-
-
-from .extractive import Extractive  # noqa: E402  (registered below; imports Draft from here)
-
-_REGISTRY = {Extractive.name: Extractive}
+    extractive = Extractive(index, prompts)
+    if name == "extractive":
+        return extractive
+    generator = registry()[name].from_settings(settings)
+    return Generative(generator, extractive, settings, embedder, prompts)

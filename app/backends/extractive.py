@@ -13,10 +13,10 @@ import numpy as np
 
 from .. import lexical
 from ..index import Index
+from ..prompts import Prompts
 from ..retrieval import Retrieved
 from . import Draft
 
-REFUSAL = "The collection does not answer this question"
 _NAME = re.compile(r"[A-Za-z][\w'’-]*")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 # What kind of answer a question asks for, and what a sentence holding one looks like.
@@ -31,6 +31,7 @@ _ANSWER_TYPES = [
 class Candidate:
     n: int  # passage number, 1-based
     position: int  # sentence position in its chunk
+    row: int  # the sentence's row in the index's sentence vectors
     start: int
     end: int
     text: str
@@ -43,23 +44,33 @@ class Candidate:
 class Extractive:
     name = "extractive"
 
-    def __init__(self, index: Index, max_sentences: int = 3, min_score: float = 0.36, keep_ratio: float = 0.85):
+    def __init__(self, index: Index, prompts: Prompts, max_sentences: int = 3, min_score: float = 0.36, keep_ratio: float = 0.85):
         self.index = index
+        self.prompts = prompts
         self.max_sentences = max_sentences
         self.min_score = min_score
         self.keep_ratio = keep_ratio
 
-    def answer(self, retrieved: Retrieved) -> Draft:
+    def run(self, retrieved: Retrieved):
+        candidates = self.score_sentences(retrieved)
+        reason = self.refusal_reason(retrieved, candidates)
+        draft = self.refuse(reason) if reason else self._compose(self._choose(candidates, retrieved))
+        yield draft.text
+        yield draft
+
+    def refusal_reason(self, retrieved: Retrieved, candidates: list[Candidate]) -> str | None:
+        """Why the evidence is too weak to answer from, or None when it is not."""
         if not retrieved.hits:
-            return self._refuse("nothing in it matches the question")
+            return "nothing in it matches the question"
         unknown = self.unmentioned_names(retrieved)
         if unknown:
-            return self._refuse(f"no passage mentions {', '.join(unknown)}")
-        candidates = self.score_sentences(retrieved)
+            return f"no passage mentions {', '.join(unknown)}"
         if not candidates or candidates[0].score < self.min_score:
-            return self._refuse("the closest passages do not address it")
-        chosen = self._choose(candidates, retrieved)
-        return self._compose(chosen)
+            return "the closest passages do not address it"
+        return None
+
+    def refuse(self, reason: str = "") -> Draft:
+        return Draft(text=self.prompts.refusal(reason), abstained=True, grounded=False)
 
     def unmentioned_names(self, retrieved: Retrieved) -> list[str]:
         """Names in the question (capitalised words after the first, acronyms anywhere) absent from the passages."""
@@ -94,7 +105,7 @@ class Extractive:
                 score = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
                 if wanted:  # a "when" question is not answered by a sentence without a date
                     score = score + 0.05 if all(shape.search(text) for shape in wanted) else score * 0.8
-                out.append(Candidate(n, j, start, end, text, kind, float(dense[j]), lex, score))
+                out.append(Candidate(n, j, chunk["s0"] + j, start, end, text, kind, float(dense[j]), lex, score))
         out.sort(key=lambda c: -c.score)
         return out
 
@@ -114,11 +125,11 @@ class Extractive:
             j = c.position
             if c.kind != "intro" and j + 1 < len(sentences) and sentences[j + 1][3] == "intro" and c is best:
                 j += 1
-                expanded.append(self._candidate(c.n, j, sentences[j]))
+                expanded.append(self._candidate(c, j, sentences[j]))
             if sentences[j][3] == "intro" or c.kind == "intro":
                 k = j + 1
                 while k < len(sentences) and sentences[k][3] == "item":
-                    expanded.append(self._candidate(c.n, k, sentences[k]))
+                    expanded.append(self._candidate(c, k, sentences[k]))
                     k += 1
         unique = {(c.n, c.position): c for c in expanded}
         # The best-scoring passage's sentences come first; within a passage, text order.
@@ -128,9 +139,10 @@ class Extractive:
         return sorted(unique.values(), key=lambda c: (-lead[c.n], c.position))
 
     @staticmethod
-    def _candidate(n: int, position: int, sentence: list) -> Candidate:
+    def _candidate(neighbour: Candidate, position: int, sentence: list) -> Candidate:
         start, end, text, kind = sentence
-        return Candidate(n, position, start, end, text, kind, 0.0, 0.0, 0.0)
+        row = neighbour.row + position - neighbour.position
+        return Candidate(neighbour.n, position, row, start, end, text, kind, 0.0, 0.0, 0.0)
 
     def _compose(self, chosen: list[Candidate]) -> Draft:
         parts: list[str] = []
@@ -142,7 +154,3 @@ class Extractive:
             parts.append(f"{sep}{c.text}{f' [{c.n}]' if last_of_run else ''}")
             spans.setdefault(c.n, []).append((c.start, c.end))
         return Draft(text="".join(parts).strip(), spans=spans)
-
-    @staticmethod
-    def _refuse(reason: str) -> Draft:
-        return Draft(text=f"{REFUSAL}: {reason}.", abstained=True)

@@ -1,0 +1,141 @@
+"""Checking an LLM's answer against the evidence it was shown.
+
+Markers that point at no passage are removed and reported; every answer sentence is scored for
+support against the passages it cites (word containment and embedding similarity, offline);
+sentences without support are flagged, and an answer with no valid citation is not grounded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import lexical
+from .chunking import sentence_spans
+from .embeddings import Embedder
+from .prompts import Evidence
+
+MARKER = re.compile(r"\[(?:(?:passage|source)\s*)?(\d+(?:\s*[,;]\s*\d+)*)\]", re.IGNORECASE)
+# A sentence counts as supported when most of its words are in the cited passages, or when it
+# says much the same thing in other words.
+MIN_CONTAINMENT = 0.6
+MIN_SIMILARITY = 0.62
+REFUSAL = re.compile(
+    r"\b(do(es)?\s+not|don't|doesn't|cannot|can't|unable to)\s+(contain|provide|mention|answer|include|say|state|specify|find|give)|"
+    r"\b(not\s+(stated|mentioned|specified|provided|given|found))\b|\bno\s+(information|mention|answer)\b|"
+    r"\bcollection does not answer\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Checked:
+    text: str
+    spans: dict[int, list[tuple[int, int]]]
+    unsupported: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    refused: bool = False
+    grounded: bool = True
+
+
+def check(answer: str, evidence: list[Evidence], sentence_vectors: np.ndarray, embedder: Embedder) -> Checked:
+    shown = {e.n: e for e in evidence}
+    warnings: list[str] = []
+
+    def keep_valid(m: re.Match) -> str:
+        ns = [int(x) for x in re.split(r"\s*[,;]\s*", m.group(1))]
+        valid = [n for n in ns if n in shown]
+        for n in ns:
+            if n not in shown:
+                warnings.append(f"removed citation [{n}]: no passage {n} was given to the model")
+        return "".join(f"[{n}]" for n in dict.fromkeys(valid))
+
+    text = MARKER.sub(keep_valid, answer.strip())
+    # "sentence. [1]" -> "sentence [1]." so a marker stays with the sentence it follows
+    text = re.sub(r"\s*([.!?])((?:\s*\[\d+\])+)", lambda m: " " + "".join(m.group(2).split()) + m.group(1), text)
+    text = re.sub(r"[ \t]+\n", "\n", re.sub(r"[ \t]{2,}", " ", text)).strip()
+    text = re.sub(r"^(\[\d+\]\s*)+[.:]\s*", "", text)  # "[1]. Malaysia ..." -> "Malaysia ..."
+
+    sentences = [(a, b) for line_start, line in _lines(text) for a, b in sentence_spans(text, line_start, line_start + len(line))]
+    cited = [[int(n) for n in re.findall(r"\[(\d+)\]", text[a:b])] for a, b in sentences]
+    bodies = [MARKER.sub("", text[a:b]).strip() for a, b in sentences]
+    refused = bool(REFUSAL.search(text)) and (not any(cited) or len(lexical.words(text)) < 12)
+    if refused:
+        return Checked(text, {}, [], warnings, refused=True, grounded=False)
+
+    # A sentence with no marker of its own (a list item, say) rests on its nearest cited neighbour.
+    inherited = list(cited)
+    for i, ns in enumerate(cited):
+        if not ns:
+            after = next((cited[j] for j in range(i + 1, len(cited)) if cited[j]), [])
+            before = next((cited[j] for j in range(i - 1, -1, -1) if cited[j]), [])
+            inherited[i] = after or before
+
+    vectors = embedder.encode(bodies) if bodies else np.zeros((0, 0))
+    spans: dict[int, list[tuple[int, int]]] = {}
+    unsupported: list[str] = []
+    attributed: dict[int, int] = {}  # sentence index -> passage the check found for it
+    for i, body in enumerate(bodies):
+        words = set(lexical.tokenize(body))
+        if not words:
+            continue
+        ns = [n for n in inherited[i] if n in shown]
+        if not ns:
+            # Small models often forget the markers: cite the shown passage that supports the
+            # sentence, if one does; otherwise the sentence stays unsupported.
+            n = _best_support(words, vectors[i], shown, sentence_vectors)
+            if n is None:
+                unsupported.append(body)
+                continue
+            ns = [n]
+            attributed[i] = n
+        pool = [s for n in ns for s in shown[n].sentences]
+        sims = sentence_vectors[[s[3] for s in pool]] @ vectors[i]
+        if not _supported(words, pool, sims):
+            unsupported.append(body)
+            continue  # a citation is evidence only for what it supports
+        for n in ns:
+            own = [j for j, s in enumerate(pool) if s in shown[n].sentences]
+            best = pool[max(own, key=lambda j: sims[j])]
+            spans.setdefault(n, []).append((best[0], best[1]))
+    if attributed:
+        text = _add_markers(text, sentences, attributed)
+        warnings.append(f"the model cited no passage for {len(attributed)} sentence(s); the support check added the citation")
+    grounded = bool(spans)
+    if not grounded:
+        warnings.append("the answer cites no passage: it is not grounded in the collection")
+    return Checked(text, spans, unsupported, warnings, refused=False, grounded=grounded)
+
+
+def _supported(words: set[str], pool: list, sims: np.ndarray) -> bool:
+    held = set().union(*(lexical.tokenize(s[2]) for s in pool))
+    return len(words & held) / len(words) >= MIN_CONTAINMENT or float(sims.max()) >= MIN_SIMILARITY
+
+
+def _best_support(words: set[str], vector: np.ndarray, shown: dict[int, Evidence], sentence_vectors: np.ndarray) -> int | None:
+    best, best_score = None, -1.0
+    for n, ev in shown.items():
+        sims = sentence_vectors[[s[3] for s in ev.sentences]] @ vector
+        if _supported(words, ev.sentences, sims):
+            score = float(sims.max())
+            if score > best_score:
+                best, best_score = n, score
+    return best
+
+
+def _add_markers(text: str, sentences: list[tuple[int, int]], attributed: dict[int, int]) -> str:
+    """Insert [n] before each attributed sentence's closing punctuation, from the end backwards."""
+    for i in sorted(attributed, reverse=True):
+        a, b = sentences[i]
+        end = b - 1 if text[b - 1] in ".!?:;" else b
+        text = f"{text[:end].rstrip()} [{attributed[i]}]{text[end:]}"
+    return text
+
+
+def _lines(text: str):
+    pos = 0
+    for line in text.split("\n"):
+        yield pos, line
+        pos += len(line) + 1

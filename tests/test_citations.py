@@ -1,0 +1,95 @@
+"""The citation check, on answers written by hand: what it keeps, removes and flags."""
+
+import pytest
+
+from app.citations import check
+from app.prompts import Evidence, Prompts, PromptError, select_evidence
+
+
+def evidence_for(assistant, question, k=5):
+    backend = assistant.backend("extractive")
+    retrieved = assistant._retriever.search(question, k)
+    candidates = backend.score_sentences(retrieved)
+    chunks = {n: assistant.index.chunks[h.row] for n, h in enumerate(retrieved.hits, start=1)}
+    return select_evidence(candidates, chunks, 600), chunks
+
+
+@pytest.fixture(scope="module")
+def fed(assistant):
+    return evidence_for(assistant, "What did FED propose?")
+
+
+def run_check(assistant, text, evidence):
+    return check(text, evidence, assistant.index.sentence_vectors, assistant.embedder)
+
+
+def test_a_supported_cited_answer_passes(assistant, fed):
+    evidence, _ = fed
+    n = evidence[0].n
+    out = run_check(assistant, f"Ministers from FED member countries proposed a roadmap with seven priority issues [{n}].", evidence)
+    assert out.grounded and not out.unsupported and not out.warnings
+    start, end = out.spans[n][0]
+    assert "proposed a roadmap with seven priority issues" in assistant.index.texts["001_87eab1ca58c4959e.txt"][start:end]
+
+
+def test_markers_pointing_at_no_passage_are_removed_and_reported(assistant, fed):
+    evidence, _ = fed
+    n = evidence[0].n
+    out = run_check(assistant, f"FED proposed a roadmap with seven priority issues [{n}][9].", evidence)
+    assert "[9]" not in out.text and f"[{n}]" in out.text
+    assert any("removed citation [9]" in w for w in out.warnings)
+
+
+def test_an_invented_sentence_is_flagged_unsupported(assistant, fed):
+    evidence, _ = fed
+    n = evidence[0].n
+    out = run_check(assistant, f"FED proposed a roadmap with seven priority issues [{n}]. China won the 2018 FIFA World Cup in Moscow [{n}].", evidence)
+    assert len(out.unsupported) == 1 and "FIFA" in out.unsupported[0]
+    assert not any("roadmap" in u for u in out.unsupported)
+
+
+def test_an_answer_with_no_valid_citation_is_not_grounded(assistant, fed):
+    evidence, _ = fed
+    out = run_check(assistant, "Penguins migrate across Antarctica every winter [7].", evidence)
+    assert not out.grounded and out.spans == {}
+    assert out.unsupported and any("not grounded" in w for w in out.warnings)
+
+
+def test_an_uncited_but_supported_sentence_gets_its_citation(assistant, fed):
+    evidence, _ = fed
+    out = run_check(assistant, "Ministers from FED member countries proposed a roadmap with seven priority issues.", evidence)
+    assert out.grounded and f"[{evidence[0].n}]" in out.text
+    assert any("support check added" in w for w in out.warnings)
+
+
+@pytest.mark.parametrize("text", ["The passages do not contain the answer.", "The collection does not answer this question.", "This is not mentioned in the passages."])
+def test_a_model_refusal_is_recognised(assistant, fed, text):
+    assert run_check(assistant, text, fed[0]).refused
+
+
+def test_evidence_fits_the_budget_and_marks_gaps(assistant):
+    from app import tokens
+
+    evidence, chunks = evidence_for(assistant, "What are the recommendations on payment solutions?")
+    backend = assistant.backend("extractive")
+    retrieved = assistant._retriever.search("What are the recommendations on payment solutions?", 5)
+    tight = select_evidence(backend.score_sentences(retrieved), chunks, 120)
+    assert sum(tokens.count(s[2]) + 1 for e in tight for s in e.sentences) <= 120
+    assert sum(len(e.sentences) for e in tight) < sum(len(e.sentences) for e in evidence)
+    gappy = Evidence(1, "", [(0, 5, "First.", 0), (20, 30, "Third.", 2)], [0, 2], ["sentence", "sentence"])
+    assert gappy.text == "First. … Third."
+
+
+def test_prompts_are_templates_loaded_by_name(tmp_path, assistant):
+    from app.settings import Settings
+
+    prompts = Prompts(Settings().prompts_dir)
+    assert "[2]" in prompts.render("system", refusal=prompts.refusal())
+    assert prompts.refusal("no passage mentions Zorro") == "The collection does not answer this question: no passage mentions Zorro."
+    (tmp_path / "refusal.j2").write_text("Sorry, our documents are silent on this{% if reason %} ({{ reason }}){% endif %}.")
+    assert Prompts(tmp_path).refusal("x") == "Sorry, our documents are silent on this (x)."
+    with pytest.raises(PromptError, match="system.j2 not found"):
+        Prompts(tmp_path).render("system", refusal="")
+    (tmp_path / "broken.j2").write_text("{% if %}")
+    with pytest.raises(PromptError, match="broken.j2:1"):
+        Prompts(tmp_path).render("broken")
