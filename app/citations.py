@@ -77,32 +77,35 @@ def check(answer: str, evidence: list[Evidence], sentence_vectors: np.ndarray, e
     spans: dict[int, list[tuple[int, int]]] = {}
     unsupported: list[str] = []
     attributed: dict[int, int] = {}  # sentence index -> passage the check found for it
+    corrected = 0
     for i, body in enumerate(bodies):
         words = set(lexical.tokenize(body))
         if not words:
             continue
         ns = [n for n in inherited[i] if n in shown]
-        if not ns:
-            # Small models often forget the markers: cite the shown passage that supports the
-            # sentence, if one does; otherwise the sentence stays unsupported.
+        pool = [s for n in ns for s in shown[n].sentences]
+        sims = sentence_vectors[[s[3] for s in pool]] @ vectors[i] if pool else np.zeros(0)
+        if not pool or not _supported(words, pool, sims):
+            # Small models forget markers or give the wrong number: cite the shown passage that
+            # supports the sentence, if one does; otherwise the sentence stays unsupported.
             n = _best_support(words, vectors[i], shown, sentence_vectors)
             if n is None:
                 unsupported.append(body)
-                continue
-            ns = [n]
-            attributed[i] = n
-        pool = [s for n in ns for s in shown[n].sentences]
-        sims = sentence_vectors[[s[3] for s in pool]] @ vectors[i]
-        if not _supported(words, pool, sims):
-            unsupported.append(body)
-            continue  # a citation is evidence only for what it supports
+                continue  # a citation is evidence only for what it supports
+            corrected += bool(cited[i])
+            ns, attributed[i] = [n], n
+            pool = shown[n].sentences
+            sims = sentence_vectors[[s[3] for s in pool]] @ vectors[i]
         for n in ns:
             own = [j for j, s in enumerate(pool) if s in shown[n].sentences]
             best = pool[max(own, key=lambda j: sims[j])]
             spans.setdefault(n, []).append((best[0], best[1]))
     if attributed:
         text = _add_markers(text, sentences, attributed)
-        warnings.append(f"the model cited no passage for {len(attributed)} sentence(s); the support check added the citation")
+        if len(attributed) > corrected:
+            warnings.append(f"the model cited no passage for {len(attributed) - corrected} sentence(s); the support check added the citation")
+        if corrected:
+            warnings.append(f"the model cited a passage that does not support {corrected} sentence(s); the support check corrected the citation")
     grounded = bool(spans)
     if not grounded:
         warnings.append("the answer cites no passage: it is not grounded in the collection")
@@ -126,11 +129,12 @@ def _best_support(words: set[str], vector: np.ndarray, shown: dict[int, Evidence
 
 
 def _add_markers(text: str, sentences: list[tuple[int, int]], attributed: dict[int, int]) -> str:
-    """Insert [n] before each attributed sentence's closing punctuation, from the end backwards."""
+    """Give each attributed sentence the marker [n] (replacing any it had), from the end backwards."""
     for i in sorted(attributed, reverse=True):
         a, b = sentences[i]
-        end = b - 1 if text[b - 1] in ".!?:;" else b
-        text = f"{text[:end].rstrip()} [{attributed[i]}]{text[end:]}"
+        sentence = re.sub(r"\s*\[\d+\]\s*", " ", text[a:b]).strip()
+        end = len(sentence) - 1 if sentence[-1] in ".!?:;" else len(sentence)
+        text = f"{text[:a]}{sentence[:end].rstrip()} [{attributed[i]}]{sentence[end:]}{text[b:]}"
     return text
 
 

@@ -93,3 +93,14 @@ def test_prompts_are_templates_loaded_by_name(tmp_path, assistant):
     (tmp_path / "broken.j2").write_text("{% if %}")
     with pytest.raises(PromptError, match="broken.j2:1"):
         Prompts(tmp_path).render("broken")
+
+
+def test_a_citation_to_the_wrong_passage_is_corrected(assistant):
+    evidence, _ = evidence_for(assistant, "Who chaired the WTO e-commerce meetings?")
+    assert len(evidence) >= 2
+    right = next(e for e in evidence if any("Yamazaki" in s[2] for s in e.sentences))
+    wrong = next(e for e in evidence if e.n != right.n)
+    out = run_check(assistant, f"Ambassador Kazuyuki Yamazaki of Japan chaired the meetings [{wrong.n}].", evidence)
+    assert f"[{right.n}]" in out.text and f"[{wrong.n}]" not in out.text
+    assert list(out.spans) == [right.n]
+    assert any("corrected the citation" in w for w in out.warnings)
