@@ -20,8 +20,11 @@ install: $(STAMP)
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/citeqa ask "$(QUESTION)"
 
+# The tests, then the answer-quality gate: extractive on every gold question, the local model on the ci subset.
 test: install
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
+	HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --backend extractive --check
+	HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --backend local --subset ci --check
 
 # The larger local model (1.07 GB): then CITEQA_LLM_MODEL=qwen2.5-1.5b
 model-1.5b: install

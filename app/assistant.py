@@ -14,7 +14,7 @@ from .backends.generators import GeneratorFailed, GeneratorUnavailable
 from .embeddings import Embedder
 from .index import BuildReport, Index, IndexUnusable, build_and_publish, open_current
 from .prompts import Prompts
-from .retrieval import Retriever
+from .retrieval import Retrieved, Retriever
 from .settings import Settings
 
 DEFAULT_SOURCES = [Path("seeds")]
@@ -108,6 +108,10 @@ class Assistant:
         if _REFERRING.search(question) or len(question.split()) <= 4:
             return f"{question} ({clean_question(previous)})"
         return question
+
+    def retrieve(self, question: str, k: int | None = None) -> Retrieved:
+        self.index  # noqa: B018  (opens or builds the index)
+        return self._retriever.search(question, k or self.settings.top_k)
 
     def ask(self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None) -> Answer:
         for event in self.stream(question, history, k, backend):

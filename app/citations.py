@@ -143,3 +143,36 @@ def _lines(text: str):
     for line in text.split("\n"):
         yield pos, line
         pos += len(line) + 1
+
+
+def citation_scores(answer: str, evidence: list[Evidence], sentence_vectors: np.ndarray, embedder: Embedder) -> tuple[float, float, int]:
+    """ALCE-style (recall, precision, citations) of an answer against the passages it cites.
+
+    Recall: the share of answer sentences that their cited passages support. Precision: the share
+    of (sentence, citation) pairs where that passage alone supports the sentence.
+    """
+    shown = {e.n: e for e in evidence}
+    sentences = [(a, b) for start, line in _lines(answer) for a, b in sentence_spans(answer, start, start + len(line))]
+    cited = [[int(n) for n in re.findall(r"\[(\d+)\]", answer[a:b])] for a, b in sentences]
+    for i, ns in enumerate(cited):  # uncited sentences rest on their nearest cited neighbour, as in `check`
+        if not ns:
+            cited[i] = next((cited[j] for j in range(i + 1, len(cited)) if cited[j]), []) or next(
+                (cited[j] for j in range(i - 1, -1, -1) if cited[j]), []
+            )
+    bodies = [MARKER.sub("", answer[a:b]).strip() for a, b in sentences]
+    vectors = embedder.encode(bodies) if bodies else np.zeros((0, 0))
+    supported = total = precise = pairs = 0
+    for i, body in enumerate(bodies):
+        words = set(lexical.tokenize(body))
+        if not words:
+            continue
+        total += 1
+        ns = [n for n in dict.fromkeys(cited[i]) if n in shown]
+        pool = [s for n in ns for s in shown[n].sentences]
+        if pool and _supported(words, pool, sentence_vectors[[s[3] for s in pool]] @ vectors[i]):
+            supported += 1
+        for n in ns:
+            pairs += 1
+            own = shown[n].sentences
+            precise += _supported(words, own, sentence_vectors[[s[3] for s in own]] @ vectors[i])
+    return (supported / total if total else 0.0), (precise / pairs if pairs else 0.0), pairs

@@ -18,6 +18,7 @@ from .assistant import Assistant, QuestionError, clean_history, clean_question
 from .prompts import PromptError
 from .documents import IngestError
 from .embeddings import ModelError
+from .evaluation.gold import GoldError
 from .index import IndexUnusable
 from .settings import Settings, SettingsError
 from .storage import IndexLockedError
@@ -49,6 +50,17 @@ def _parser() -> argparse.ArgumentParser:
 
     docs = sub.add_parser("docs", help="list the indexed documents")
     docs.add_argument("--json", action="store_true")
+
+    ev = sub.add_parser("eval", help="answer the gold questions and score retrieval, answers, citations and refusals")
+    ev.add_argument("--backend", help="backend to evaluate (default: $CITEQA_BACKEND or local)")
+    ev.add_argument("-k", "--k", dest="k", type=int, help="passages to retrieve (default: 5)")
+    ev.add_argument("--subset", help="a tag (e.g. ci, multi-turn, unanswerable) or comma-separated case ids")
+    ev.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
+    ev.add_argument("--out", type=Path, help="report folder (default: eval/reports/<backend>)")
+    ev.add_argument("--baseline", type=Path, default=Path("eval/baseline.json"))
+    ev.add_argument("--check", action="store_true", help="exit 1 if a metric fell below the baseline by more than its tolerance")
+    ev.add_argument("--update-baseline", action="store_true", help="record this run as the baseline")
+    ev.add_argument("--tolerance", type=float, help="how far a metric may fall (default: the baseline's own)")
     return p
 
 
@@ -57,10 +69,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(index_dir=args.index_dir)
         assistant = Assistant(settings, progress=not args.quiet)
-        return {"index": _index, "ask": _ask, "show": _show, "docs": _docs}[args.command](assistant, args)
+        return {"index": _index, "ask": _ask, "show": _show, "docs": _docs, "eval": _eval}[args.command](assistant, args)
     except (SettingsError, QuestionError, backends.UnknownBackend, FileNotFoundError) as e:
         return _fail(e, BAD_INPUT)
-    except IngestError as e:
+    except (IngestError, GoldError) as e:
         return _fail(e, BAD_INPUT)
     except (IndexUnusable, ModelError, IndexLockedError, PromptError) as e:
         return _fail(e, UNUSABLE)
@@ -206,6 +218,56 @@ def _docs(assistant: Assistant, args) -> int:
     print(f"{'document':<{width}}  format    chunks   characters  sha256")
     for r in rows:
         print(f"{r['doc']:<{width}}  {r['format']:<8} {r['chunks']:>7} {r['chars']:>12}  {r['sha256'][:12]}")
+    return OK
+
+
+def _eval(assistant: Assistant, args) -> int:
+    from .evaluation import gold, report
+    from .evaluation.score import evaluate
+
+    backend = args.backend or assistant.settings.backend
+    backends.check(backend)
+    if args.k is not None and args.k < 1:
+        raise QuestionError(f"-k {args.k}: ask for at least 1 passage")
+    index = assistant.index
+    cases = gold.select(gold.load(args.gold, index.texts), args.subset)
+    key = backend + (f":{args.subset}" if args.subset else "")
+    config = {
+        "backend": backend, "subset": args.subset, "k": args.k or assistant.settings.top_k, "cases": len(cases),
+        **assistant.settings.chunking(), "fusion": assistant.settings.fusion, "dense_weight": assistant.settings.dense_weight,
+        "evidence_tokens": assistant.settings.evidence_tokens,
+        **({"llm_model": assistant.settings.llm_model} if backend == "local" else {}),
+    }
+    results = evaluate(assistant, cases, backend=backend, k=args.k, progress=not args.quiet)
+    summary = report.summarise(results)
+    paths = report.write(args.out or Path("eval/reports") / key.replace(":", "-"), summary, results, config)
+    m = summary["metrics"]
+    print(f"{key}: {len(results)} questions, {sum(r.passed for r in results)} passed")
+    for name in report.METRICS:
+        ci = m[name]["ci95"]
+        print(f"  {name:<26}{report._fmt(m[name]['value']):>7}   95% CI {report._ci(ci)}")
+    for stage, v in summary["latency_ms"].items():
+        print(f"  latency {stage:<18} p50 {v['p50']:8.1f} ms   p95 {v['p95']:8.1f} ms")
+    print(f"reports: {paths['markdown']}, {paths['html']}, {paths['json']}")
+
+    baselines = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline.is_file() else {}
+    if args.update_baseline:
+        entry = report.baseline_entry(summary, results, config)
+        entry["tolerance"] = args.tolerance if args.tolerance is not None else baselines.get(key, {}).get("tolerance", 0.02 if backend == "extractive" else 0.05)
+        baselines[key] = entry
+        args.baseline.write_text(json.dumps(baselines, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"baseline for {key} written to {args.baseline}")
+    if args.check:
+        if key not in baselines:
+            return _fail(f"{args.baseline} has no baseline for {key}; record one with --update-baseline", BAD_INPUT)
+        tolerance = args.tolerance if args.tolerance is not None else baselines[key].get("tolerance", 0.02)
+        problems = report.check(summary, results, baselines[key], tolerance)
+        if problems:
+            print(f"REGRESSION against {args.baseline} [{key}]:", file=sys.stderr)
+            for p in problems:
+                print(f"  {p}", file=sys.stderr)
+            return PARTIAL
+        print(f"gate passed: no metric fell below the {key} baseline by more than {tolerance}")
     return OK
 
 

@@ -1,0 +1,73 @@
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from app.evaluation import gold, report
+from app.evaluation.score import evaluate
+
+from conftest import ROOT
+from test_cli import run
+
+GOLD = ROOT / "eval" / "gold.jsonl"
+
+
+def test_the_gold_set_covers_what_it_must(assistant):
+    cases = gold.load(GOLD, assistant.index.texts)
+    tags = Counter(t for c in cases for t in c.tags)
+    assert len(cases) >= 60
+    assert sum(not c.answerable for c in cases) >= 8 and tags["adversarial"] >= 3
+    assert tags["two-docs"] >= 6 and tags["paraphrase"] >= 6 and tags["number"] + tags["date"] >= 6
+    assert sum(bool(c.history) for c in cases) >= 5
+    assert {s.doc for c in cases for s in c.evidence} == set(assistant.index.texts)
+    for c in cases:  # every quote resolved to an exact span
+        for s in c.evidence:
+            assert 0 <= s.start < s.end <= len(assistant.index.texts[s.doc])
+
+
+def test_a_quote_that_no_longer_matches_is_an_error(assistant, tmp_path):
+    bad = tmp_path / "gold.jsonl"
+    bad.write_text(GOLD.read_text().splitlines()[0] + "\n" + json.dumps(
+        {"id": "x", "question": "q?", "answer": "a", "facts": [["a"]], "evidence": [{"doc": "000_69525f96bd29f103.txt", "quote": "words that are not there"}]}
+    ) + "\n")
+    with pytest.raises(gold.GoldError, match=r"gold.jsonl:2: x: the quote 'words that are not there' no longer matches 000_"):
+        gold.load(bad, assistant.index.texts)
+
+
+def test_reports_are_written_and_escaped(assistant, tmp_path):
+    cases = gold.load(GOLD, assistant.index.texts)
+    chosen = gold.select(cases, "wto-members,no-fifa")
+    chosen[0].question = "How many WTO members <script>alert(1)</script> participate in the e-commerce initiative?"
+    results = evaluate(assistant, chosen, backend="extractive", progress=False)
+    assert [r.passed for r in results] == [True, True]
+    summary = report.summarise(results, rounds=50)
+    assert summary["metrics"]["abstention_recall"]["value"] == 1.0
+    assert summary["metrics"]["hit@1"]["value"] == 1.0
+    paths = report.write(tmp_path, summary, results, {"backend": "extractive"})
+    page = paths["html"].read_text()
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert json.loads(paths["json"].read_text())["results"][0]["id"] == "wto-members"
+
+
+def test_bootstrap_interval_brackets_the_value(assistant):
+    cases = gold.select(gold.load(GOLD, assistant.index.texts), "number")
+    results = evaluate(assistant, cases, backend="extractive", progress=False)
+    value = report.METRICS["fact_accuracy"](results)
+    low, high = report.bootstrap(results, report.METRICS["fact_accuracy"], rounds=200)
+    assert low <= value <= high and low < high
+
+
+def test_gate_passes_on_the_baseline_and_fails_with_a_broken_retriever(seed_index_dir, tmp_path):
+    ok = run("eval", "--backend", "extractive", "--check", "--out", str(tmp_path / "a"), index_dir=seed_index_dir)
+    assert ok.returncode == 0, ok.stderr
+    assert "gate passed" in ok.stdout
+    broken = run("eval", "--backend", "extractive", "-k", "1", "--check", "--out", str(tmp_path / "b"), index_dir=seed_index_dir)
+    assert broken.returncode == 1
+    assert "REGRESSION" in broken.stderr and "fact_accuracy fell from" in broken.stderr
+    assert "now fails" in broken.stderr and "wto-chair" in broken.stderr  # names the questions that regressed
+
+
+def test_check_without_a_baseline_says_how_to_make_one(seed_index_dir, tmp_path):
+    r = run("eval", "--backend", "extractive", "--subset", "ci", "--check", "--baseline", str(tmp_path / "none.json"), "--out", str(tmp_path / "r"), index_dir=seed_index_dir)
+    assert r.returncode == 2 and "--update-baseline" in r.stderr
