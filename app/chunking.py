@@ -12,6 +12,9 @@ from dataclasses import dataclass, field
 from . import tokens
 from .cleaning import DATE_LINE, SENTENCE_END, CleanText
 
+# Bump when cleaning or chunking changes what chunks come out: indexes built before are then stale.
+PIPELINE_VERSION = 2
+
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
 ITEM = re.compile(r"^(\d{1,2}[.)]|[a-z][.)]|\(\d{1,2}\)|\([a-z]\)|[-•*▪◦])\s+\S")
 STOPWORDS = frozenset(

@@ -120,8 +120,11 @@ class Settings:
             raise SettingsError(f"CITEQA_THREADS={self.threads} must be 1 or more")
 
     def chunking(self) -> dict:
-        """The settings that change the chunks; an index built with others is stale."""
+        """What decides the chunks; an index built under anything else is stale."""
+        from .chunking import PIPELINE_VERSION
+
         return {
+            "pipeline": PIPELINE_VERSION,
             "chunk_tokens": self.chunk_tokens,
             "chunk_overlap": self.chunk_overlap,
             "max_list_tokens": self.max_list_tokens,

@@ -110,3 +110,12 @@ def test_a_second_builder_waits_for_the_lock(tmp_path):
         blocker.start()
         time.sleep(0.1)
     blocker.join()
+
+
+def test_an_index_built_by_another_chunking_pipeline_is_stale(tmp_path, embedder, small_collection, monkeypatch):
+    folder = tmp_path / "index"
+    settings = Settings(index_dir=folder, sources=[small_collection])
+    build(folder, embedder, small_collection)
+    assert open_current(folder).is_current([small_collection], settings, embedder)
+    monkeypatch.setattr("app.chunking.PIPELINE_VERSION", 999)
+    assert not open_current(folder).is_current([small_collection], settings, embedder)

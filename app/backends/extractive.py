@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -17,7 +18,7 @@ from ..prompts import Prompts
 from ..retrieval import Retrieved
 from . import Draft
 
-_NAME = re.compile(r"[A-Za-z][\w'’-]*")
+_NAME = re.compile(r"[A-Za-z0-9][\w'’-]*")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 # What kind of answer a question asks for, and what a sentence holding one looks like.
 _ANSWER_TYPES = [
@@ -54,9 +55,12 @@ class Extractive:
     def run(self, retrieved: Retrieved):
         candidates = self.score_sentences(retrieved)
         reason = self.refusal_reason(retrieved, candidates)
-        draft = self.refuse(reason) if reason else self._compose(self._choose(candidates, retrieved))
+        draft = self.refuse(reason) if reason else self.answer(retrieved, candidates)
         yield draft.text
         yield draft
+
+    def answer(self, retrieved: Retrieved, candidates: list[Candidate]) -> Draft:
+        return self._compose(self._choose(candidates, retrieved))
 
     def refusal_reason(self, retrieved: Retrieved, candidates: list[Candidate]) -> str | None:
         """Why the evidence is too weak to answer from, or None when it is not."""
@@ -64,7 +68,7 @@ class Extractive:
             return "nothing in it matches the question"
         unknown = self.unmentioned_names(retrieved)
         if unknown:
-            return f"no passage mentions {', '.join(unknown)}"
+            return f"no document in it mentions {', '.join(unknown)}"
         if not candidates or candidates[0].score < self.min_score:
             return "the closest passages do not address it"
         return None
@@ -73,13 +77,27 @@ class Extractive:
         return Draft(text=self.prompts.refusal(reason), abstained=True, grounded=False)
 
     def unmentioned_names(self, retrieved: Retrieved) -> list[str]:
-        """Names in the question (capitalised words after the first, acronyms anywhere) absent from the passages."""
+        """Names in the question (capitalised words after the first, acronyms anywhere) that no document mentions.
+
+        A name counts as mentioned when the collection holds a word sharing all but its last
+        three letters (at least five): "Australian" is mentioned by "Australia".
+        """
         words = _NAME.findall(retrieved.question)
-        names = [w for i, w in enumerate(words) if (i > 0 and w[0].isupper() and w != "I") or sum(ch.isupper() for ch in w) >= 2]
-        seen = set()
-        for hit in retrieved.hits:
-            seen.update(lexical.tokenize(self.index.chunks[hit.row]["index_text"]))
-        return [w for w in names if any(t not in seen for t in lexical.tokenize(w))]
+        names = [
+            w for i, w in enumerate(words)
+            if len(w) > 1 and ((i > 0 and w[0].isupper()) or sum(ch.isupper() for ch in w) >= 2)
+        ]
+        return [w for w in dict.fromkeys(names) if not all(self._mentioned(t) for t in lexical.words(w))]
+
+    def _mentioned(self, word: str) -> bool:
+        if self.index.knows(lexical.tokenize(word)[0] if lexical.tokenize(word) else word):
+            return True
+        stem = word[: max(5, len(word) - 3)]
+        return len(word) >= 5 and any(v.startswith(stem) for v in self._vocabulary)
+
+    @cached_property
+    def _vocabulary(self) -> list[str]:
+        return sorted({w for c in self.index.chunks for w in lexical.words(c["index_text"])})
 
     def score_sentences(self, retrieved: Retrieved) -> list[Candidate]:
         """Every retrieved sentence, scored by meaning, by the question's words it holds, and by answer type."""

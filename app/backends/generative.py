@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Iterator
 
-from .. import tokens
-from ..citations import check
+from .. import lexical, tokens
+from ..citations import MARKER, check
 from ..embeddings import Embedder
 from ..prompts import Prompts, select_evidence
 from ..retrieval import Retrieved
@@ -54,6 +54,12 @@ class Generative:
         prompt_tokens = sum(tokens.count(m["content"]) for m in messages)
         if checked.refused:
             return (yield Draft(self.prompts.refusal(), abstained=True, grounded=False, warnings=checked.warnings, prompt_tokens=prompt_tokens))
+        if not set(lexical.tokenize(MARKER.sub("", checked.text))) - set(lexical.tokenize(retrieved.question)):
+            # The model only restated the question: quote the sentences that answer it instead.
+            draft = self.extractive.answer(retrieved, candidates)
+            draft.warnings = [*checked.warnings, f"the model's answer only restated the question (“{checked.text}”); these are the quoted sentences that answer it"]
+            draft.prompt_tokens = prompt_tokens
+            return (yield draft)
         if checked.unsupported and not checked.spans:
             # Nothing the model said is backed by the passages: say so rather than pass it on.
             withheld = f"the model's answer is withheld because no passage supports it: “{checked.text}”"
