@@ -39,7 +39,7 @@ def main() -> None:
     args = ap.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
-        settings = Settings(index_dir=Path(tmp) / "index", sources=[Path("seeds")])
+        settings = Settings(index_dir=Path(tmp) / "index", sources=[Path("seeds")], backend="extractive")
         t = time.perf_counter()
         a = Assistant(settings, progress=False)
         a.embedder.encode(["warm up"])
