@@ -139,7 +139,7 @@ class Assistant:
         standalone = self.standalone(question, history, chosen) if history else question
         if history:
             timings["rewrite"] = (time.perf_counter() - t) * 1000
-        retrieved = self._retriever.search(standalone, k or self.settings.top_k)
+        retrieved = self.retrieve(standalone, k)
         timings.update(retrieved.timings_ms)
         yield PassagesFound(retrieved.passages, standalone if history else None)
 

@@ -8,7 +8,7 @@ from app.prompts import Evidence, Prompts, PromptError, select_evidence
 
 def evidence_for(assistant, question, k=5):
     backend = assistant.backend("extractive")
-    retrieved = assistant._retriever.search(question, k)
+    retrieved = assistant.retrieve(question, k)
     candidates = backend.score_sentences(retrieved)
     chunks = {n: assistant.index.chunks[h.row] for n, h in enumerate(retrieved.hits, start=1)}
     return select_evidence(candidates, chunks, 600), chunks
@@ -72,7 +72,7 @@ def test_evidence_fits_the_budget_and_marks_gaps(assistant):
 
     evidence, chunks = evidence_for(assistant, "What are the recommendations on payment solutions?")
     backend = assistant.backend("extractive")
-    retrieved = assistant._retriever.search("What are the recommendations on payment solutions?", 5)
+    retrieved = assistant.retrieve("What are the recommendations on payment solutions?", 5)
     tight = select_evidence(backend.score_sentences(retrieved), chunks, 120)
     assert sum(tokens.count(s[2]) + 1 for e in tight for s in e.sentences) <= 120
     assert sum(len(e.sentences) for e in tight) < sum(len(e.sentences) for e in evidence)

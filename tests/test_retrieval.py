@@ -21,18 +21,18 @@ PARAPHRASED = [
 
 @pytest.mark.parametrize("question, doc, phrase", EXACT)
 def test_acronyms_are_found(assistant, question, doc, phrase):
-    passages = assistant._retriever.search(question, 3).passages
+    passages = assistant.retrieve(question, 3).passages
     assert any(p.doc == doc and phrase in p.text for p in passages), [p.passage_id for p in passages]
 
 
 @pytest.mark.parametrize("question, doc, phrase", PARAPHRASED)
 def test_paraphrased_questions_find_their_passage(assistant, question, doc, phrase):
-    passages = assistant._retriever.search(question, 5).passages
+    passages = assistant.retrieve(question, 5).passages
     assert any(p.doc == doc and phrase in " ".join(p.text.split()) for p in passages), [p.passage_id for p in passages]
 
 
 def test_passages_come_best_first_and_unique(assistant):
-    passages = assistant._retriever.search("What did FED propose?", 5).passages
+    passages = assistant.retrieve("What did FED propose?", 5).passages
     scores = [p.score for p in passages]
     assert scores == sorted(scores, reverse=True)
     assert len({p.passage_id for p in passages}) == 5

@@ -90,7 +90,7 @@ class Extractive:
         return [w for w in dict.fromkeys(names) if not all(self._mentioned(t) for t in lexical.words(w))]
 
     def _mentioned(self, word: str) -> bool:
-        if self.index.knows(lexical.tokenize(word)[0] if lexical.tokenize(word) else word):
+        if all(self.index.knows(t) for t in lexical.tokenize(word)):
             return True
         stem = word[: max(5, len(word) - 3)]
         return len(word) >= 5 and any(v.startswith(stem) for v in self._vocabulary)
