@@ -51,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     docs = sub.add_parser("docs", help="list the indexed documents")
     docs.add_argument("--json", action="store_true")
 
+    sv = sub.add_parser("serve", help="serve the chat page, the JSON API and an OpenAI-compatible endpoint")
+    sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8000)
+
     ev = sub.add_parser("eval", help="answer the gold questions and score retrieval, answers, citations and refusals")
     ev.add_argument("--backend", help="backend to evaluate (default: $CITEQA_BACKEND or local)")
     ev.add_argument("-k", "--k", dest="k", type=int, help="passages to retrieve (default: 5)")
@@ -69,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings.from_env(index_dir=args.index_dir)
         assistant = Assistant(settings, progress=not args.quiet)
-        return {"index": _index, "ask": _ask, "show": _show, "docs": _docs, "eval": _eval}[args.command](assistant, args)
+        return {"index": _index, "ask": _ask, "show": _show, "docs": _docs, "eval": _eval, "serve": _serve}[args.command](assistant, args)
     except (SettingsError, QuestionError, backends.UnknownBackend, FileNotFoundError) as e:
         return _fail(e, BAD_INPUT)
     except (IngestError, GoldError) as e:
@@ -218,6 +222,19 @@ def _docs(assistant: Assistant, args) -> int:
     print(f"{'document':<{width}}  format    chunks   characters  sha256")
     for r in rows:
         print(f"{r['doc']:<{width}}  {r['format']:<8} {r['chunks']:>7} {r['chars']:>12}  {r['sha256'][:12]}")
+    return OK
+
+
+def _serve(assistant: Assistant, args) -> int:
+    import uvicorn
+
+    from .api import create_app
+    from .api.deps import warm_up
+
+    assistant.ensure_index()
+    warm_up(assistant)
+    print(f"citeqa on http://{args.host}:{args.port}/  (API docs: /api/docs)", file=sys.stderr, flush=True)
+    uvicorn.run(create_app(assistant.settings, assistant), host=args.host, port=args.port, log_level="warning")
     return OK
 
 

@@ -49,6 +49,9 @@ class Settings:
     backend: str = "local"
     threads: int = 2
     batch_size: int = 16
+    # Documents added over HTTP are kept here and indexed with the sources.
+    upload_dir: Path = Path("uploads")
+    max_upload_bytes: int = 5_000_000
     # The local LLM: a packaged model name (qwen2.5-0.5b, qwen2.5-1.5b) or a path to a .gguf file.
     llm_model: str = "qwen2.5-0.5b"
     model_dir: Path = Path("~/.cache/citeqa/models")
@@ -91,6 +94,7 @@ class Settings:
         self.index_dir = Path(self.index_dir)
         self.model_dir = Path(self.model_dir).expanduser()
         self.prompts_dir = Path(self.prompts_dir)
+        self.upload_dir = Path(self.upload_dir)
         if self.sources is not None:
             self.sources = [Path(p) for p in self.sources]
 

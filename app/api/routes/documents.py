@@ -1,0 +1,88 @@
+"""The collection over HTTP: list, read, add documents; look up passages."""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, UploadFile
+
+from ...assistant import Assistant
+from ...documents import SUPPORTED, IngestError, load
+from ..deps import get_assistant, reindex
+
+router = APIRouter(prefix="/api", tags=["documents"])
+_SAFE_NAME = re.compile(r"^[\w][\w .()\-]{0,120}$")
+
+
+def document_or_404(assistant: Assistant, doc: str) -> dict:
+    # Names are looked up in the index, never joined to a path, so "../" leads nowhere.
+    entry = assistant.index.documents.get(doc)
+    if entry is None:
+        raise HTTPException(status_code=404, detail=f"no document {doc[:200]!r} in the index; GET /api/documents lists them")
+    return entry
+
+
+@router.get("/documents", summary="The indexed documents")
+def list_documents(assistant: Assistant = Depends(get_assistant)) -> list[dict]:
+    index = assistant.index
+    return [
+        {"doc": name, "format": d["format"], "chunks": d["chunks"], "chars": len(index.texts[name]), "sha256": d["sha256"]}
+        for name, d in index.documents.items()
+    ]
+
+
+@router.get("/documents/{doc:path}", summary="One document's text (the text that citation offsets refer to)")
+def get_document(doc: str, assistant: Assistant = Depends(get_assistant)) -> dict:
+    d = document_or_404(assistant, doc)
+    return {"doc": doc, "format": d["format"], "sha256": d["sha256"], "text": assistant.index.texts[doc]}
+
+
+@router.get("/passages/{passage_id:path}", summary="One passage, with its location and a little context")
+def get_passage(passage_id: str, assistant: Assistant = Depends(get_assistant)) -> dict:
+    index = assistant.index
+    row = index.by_id.get(passage_id)
+    if row is None:
+        raise HTTPException(status_code=404, detail=f"no passage {passage_id[:200]!r}; passage ids look like 'doc.txt:3'")
+    c = index.chunks[row]
+    text = index.texts[c["doc"]]
+    return {
+        "passage_id": c["id"], "doc": c["doc"], "section": c["section"], "start": c["start"], "end": c["end"], "text": c["text"],
+        "context_before": text[max(0, c["start"] - 300) : c["start"]], "context_after": text[c["end"] : c["end"] + 300],
+    }
+
+
+@router.post(
+    "/documents",
+    status_code=201,
+    summary="Add a document; it is indexed at once",
+    responses={400: {}, 409: {}, 413: {}, 415: {}, 422: {}},
+)
+async def add_document(file: UploadFile, assistant: Assistant = Depends(get_assistant)) -> dict:
+    settings = assistant.settings
+    name = Path(file.filename or "").name
+    if not name or "\x00" in name or not _SAFE_NAME.match(name):
+        raise HTTPException(status_code=400, detail=f"file name {name[:100]!r} is not allowed: use letters, digits, spaces, . - _ ( )")
+    if Path(name).suffix.lower() not in SUPPORTED:
+        raise HTTPException(status_code=415, detail=f"{name}: unsupported file type; supported: {', '.join(sorted(SUPPORTED))}")
+    data = await file.read(settings.max_upload_bytes + 1)
+    if len(data) > settings.max_upload_bytes:
+        raise HTTPException(status_code=413, detail=f"{name} is larger than the {settings.max_upload_bytes:,}-byte limit")
+    if name in assistant.index.documents or (settings.upload_dir / name).exists():
+        raise HTTPException(status_code=409, detail=f"a document named {name!r} is already indexed; rename the file to add it")
+    with tempfile.TemporaryDirectory() as tmp:  # check it reads before it joins the collection
+        trial = Path(tmp) / name
+        trial.write_bytes(data)
+        try:
+            load(trial, name)
+        except IngestError as e:
+            raise HTTPException(status_code=422, detail=f"{name}: {e.reason}") from None
+    settings.upload_dir.mkdir(parents=True, exist_ok=True)
+    (settings.upload_dir / name).write_bytes(data)
+    reindex(assistant)
+    entry = assistant.index.documents.get(name)
+    if entry is None:
+        (settings.upload_dir / name).unlink(missing_ok=True)
+        raise HTTPException(status_code=422, detail=f"{name} could not be indexed")
+    return {"doc": name, "chunks": entry["chunks"], "format": entry["format"]}

@@ -1,0 +1,54 @@
+"""The pages a person uses: chat, documents (with upload), the document viewer, and the API docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from ... import backends
+from ...assistant import Assistant
+from ..deps import get_assistant
+from .documents import document_or_404
+
+router = APIRouter(include_in_schema=False)
+templates = Jinja2Templates(directory=Path(__file__).resolve().parent.parent.parent / "web" / "templates")
+
+
+@router.get("/", response_class=HTMLResponse)
+def chat(request: Request, assistant: Assistant = Depends(get_assistant)):
+    return templates.TemplateResponse(request, "chat.html", {"backends": backends.names(), "default": assistant.settings.backend})
+
+
+@router.get("/docs", response_class=HTMLResponse)
+def documents(request: Request, assistant: Assistant = Depends(get_assistant)):
+    index = assistant.index
+    docs = [{"name": n, "format": d["format"], "chunks": d["chunks"], "chars": len(index.texts[n])} for n, d in index.documents.items()]
+    return templates.TemplateResponse(request, "documents.html", {"docs": docs, "limit": assistant.settings.max_upload_bytes})
+
+
+@router.get("/docs/{doc:path}", response_class=HTMLResponse)
+def viewer(request: Request, doc: str, start: int | None = None, end: int | None = None, assistant: Assistant = Depends(get_assistant)):
+    document_or_404(assistant, doc)
+    text = assistant.index.texts[doc]
+    if start is None or end is None:
+        start = end = 0
+    elif not 0 <= start < end <= len(text):
+        raise HTTPException(status_code=400, detail=f"span {start}-{end} is outside {doc} (0-{len(text)})")
+    section = next((c["section"] for c in assistant.index.chunks if c["doc"] == doc and c["start"] <= start < c["end"]), "")
+    return templates.TemplateResponse(
+        request, "viewer.html",
+        {"doc": doc, "section": section, "start": start, "end": end, "before": text[:start], "span": text[start:end], "after": text[end:]},
+    )
+
+
+@router.get("/api/docs", response_class=HTMLResponse)
+def api_docs():
+    # Served from our own static files: the page works offline.
+    return get_swagger_ui_html(
+        openapi_url="/api/openapi.json", title="citeqa API",
+        swagger_js_url="/static/swagger/swagger-ui-bundle.js", swagger_css_url="/static/swagger/swagger-ui.css", swagger_favicon_url="/static/favicon.svg",
+    )
