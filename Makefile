@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 QUESTION ?= What did FED propose?
 
-.PHONY: install demo test model-1.5b clean
+.PHONY: install demo test browser serve model-1.5b clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,17 @@ install: $(STAMP)
 demo: install
 	HF_HUB_OFFLINE=1 $(BIN)/citeqa ask "$(QUESTION)"
 
+# Debian's chromium for the browser tests (Playwright's own browser download does not work offline).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; fi; }
+
+serve: install
+	HF_HUB_OFFLINE=1 $(BIN)/citeqa serve
+
 # The tests, then the answer-quality gate: extractive on every gold question, the local model on the ci subset.
-test: install
+test: install browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 	HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --backend extractive --check
 	HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --backend local --subset ci --check

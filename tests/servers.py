@@ -98,3 +98,40 @@ def faulty_server(mode: str):
 def completion_text(base: str, prompt: str) -> str:
     r = httpx.post(f"{base}/chat/completions", json={"model": "qwen", "messages": [{"role": "user", "content": prompt}], "max_tokens": 8}, timeout=120)
     return json.loads(r.text)["choices"][0]["message"]["content"]
+
+
+@contextmanager
+def citeqa_server(index_dir, home, backend: str = "extractive"):
+    """`citeqa serve` on 127.0.0.1 with a copy of an index, uploads kept under `home`."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from conftest import SEEDS
+
+    shutil.copytree(index_dir, home / "index", symlinks=True)
+    port = free_port()
+    env = {**os.environ, "CITEQA_INDEX_DIR": str(home / "index"), "CITEQA_SOURCES": str(SEEDS), "CITEQA_UPLOAD_DIR": str(home / "uploads"),
+           "CITEQA_BACKEND": backend, "HF_HUB_OFFLINE": "1"}
+    log = open(home / "server.log", "w")
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "citeqa"), "--quiet", "serve", "--port", str(port)], env=env, stdout=log, stderr=log, cwd=home)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError((home / "server.log").read_text()[-3000:])
+            time.sleep(0.3)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()

@@ -1,46 +1,17 @@
 """The HTTP API of a real `citeqa serve` on 127.0.0.1, used as clients use it (httpx and the openai client)."""
 
-import json
-import os
-import shutil
-import subprocess
-import sys
-import time
-from pathlib import Path
-
 import httpx
 import pytest
 
 from conftest import FED, SEEDS
-from servers import free_port
+from servers import citeqa_server
 from test_answers import assert_contract
 
 
 @pytest.fixture(scope="module")
 def server(seed_index_dir, tmp_path_factory):
-    """`citeqa serve` with a copy of the seed index, extractive by default, uploads in a temporary folder."""
-    home = tmp_path_factory.mktemp("server")
-    shutil.copytree(seed_index_dir, home / "index", symlinks=True)
-    port = free_port()
-    env = {**os.environ, "CITEQA_INDEX_DIR": str(home / "index"), "CITEQA_SOURCES": str(SEEDS), "CITEQA_UPLOAD_DIR": str(home / "uploads"),
-           "CITEQA_BACKEND": os.environ.get("CITEQA_TEST_SERVER_BACKEND", "extractive"), "HF_HUB_OFFLINE": "1"}
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "citeqa"), "--quiet", "serve", "--port", str(port)], env=env, stdout=log, stderr=log, cwd=home)
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 180
-    while True:
-        try:
-            if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError((home / "server.log").read_text()[-3000:])
-        time.sleep(0.3)
-    yield base
-    proc.terminate()
-    proc.wait(timeout=20)
-    log.close()
+    with citeqa_server(seed_index_dir, tmp_path_factory.mktemp("server"), backend="extractive") as base:
+        yield base
 
 
 def test_health_says_what_is_ready(server):

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import Request
 
 from ..assistant import DEFAULT_SOURCES, Assistant
-from ..backends.generators import GeneratorFailed, GeneratorUnavailable
+from ..backends.generators import GeneratorFailed, GeneratorUnavailable, Options
 from ..settings import Settings
 
 _index_lock = threading.Lock()
@@ -32,12 +32,20 @@ def start_assistant(settings: Settings) -> Assistant:
 
 
 def warm_up(assistant: Assistant) -> None:
-    """Index uploads kept from earlier runs, and load the default backend's model before the first question."""
+    """Index uploads kept from earlier runs and load every model before the first question.
+
+    The local model also reads the fixed system prompt once, so its KV cache holds that prefix.
+    """
     reindex(assistant)
+    assistant.embedder.encode(["warm up"])
     try:
-        generator = getattr(assistant.backend(), "generator", None)
+        backend = assistant.backend()
+        generator = getattr(backend, "generator", None)
         if generator is not None and hasattr(generator, "load"):
             generator.load()
+            messages = [{"role": "system", "content": backend.system}, {"role": "user", "content": "Ready?"}]
+            for _ in generator.execute(messages, Options(max_tokens=1)):
+                pass
     except (GeneratorUnavailable, GeneratorFailed) as e:
         print(f"warning: the {assistant.settings.backend} backend is unavailable ({e}); answers fall back to extractive", file=sys.stderr)
 

@@ -1,0 +1,136 @@
+"""The chat page in a real browser: Debian's chromium driven by Playwright, against `citeqa serve` with the local model."""
+
+import os
+import shutil
+from pathlib import Path
+
+import httpx
+import pytest
+
+from conftest import FED, ROOT
+from servers import citeqa_server
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("CITEQA_TEST_ARTIFACTS", ROOT / "artifacts"))
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("chromium is required for the browser tests in CI: apt-get install chromium (make test does)")
+    pytest.skip("Debian's chromium is not installed (apt-get install chromium)", allow_module_level=True)
+
+ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
+
+
+@pytest.fixture(scope="module")
+def server(seed_index_dir, tmp_path_factory):
+    with citeqa_server(seed_index_dir, tmp_path_factory.mktemp("browser-server"), backend="local") as base:
+        yield base
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    dialogs = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    page.dialogs = dialogs
+    yield page
+    context.close()
+
+
+def ask(page, question: str, backend: str | None = None):
+    if backend:
+        page.select_option("#backend", backend)
+    turns = page.locator(".turn").count()
+    page.fill("#question", question)
+    page.press("#question", "Enter")
+    turn = page.locator(".turn").nth(turns)
+    turn.and_(page.locator(".turn.done")).wait_for(timeout=120_000)
+    return turn
+
+
+def test_ask_stream_and_open_a_citation_at_its_span(server, page):
+    page.goto(server)
+    turn = ask(page, "What did FED propose?")
+    answer = turn.locator(".answer")
+    assert "roadmap" in answer.inner_text().lower()
+    assert page.locator("#passages li").count() == 5
+    passages_ms, first_ms, done_ms = (int(turn.get_attribute(a)) for a in ("data-passages-ms", "data-first-token-ms", "data-done-ms"))
+    assert passages_ms <= first_ms <= done_ms
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "timings.txt").write_text(f"passages {passages_ms} ms, first token {first_ms} ms, answer done {done_ms} ms\n")
+
+    cite = answer.locator("a.cite").first
+    href = cite.get_attribute("href")
+    cite.click()
+    frame = page.frame_locator("#viewer")
+    mark = frame.locator("mark#hl")
+    mark.wait_for(timeout=10_000)
+    start, end = (int(x) for x in href.split("?")[1].split("#")[0].replace("start=", "").replace("end=", "").split("&"))
+    text = httpx.get(f"{server}/api/documents/{FED}").json()["text"]
+    assert mark.inner_text().split() == text[start:end].split()
+    assert "Friends of E-Commerce for Development" in frame.locator(".where .section").inner_text()
+    assert mark.evaluate("m => { const r = m.getBoundingClientRect(); return r.top >= 0 && r.top < window.innerHeight; }")
+    page.screenshot(path=str(ARTIFACTS / "chat.png"), full_page=True)
+
+
+def test_follow_up_and_refusal(server, page):
+    page.goto(server)
+    ask(page, "What is eWTP?", backend="extractive")
+    follow = ask(page, "Where did it launch its first hub?", backend="extractive")
+    assert "Malaysia" in follow.locator(".answer").inner_text()
+    refused = ask(page, "What did the Federal Reserve propose?")
+    assert refused.locator(".answer.refusal").count() == 1
+    assert "does not answer" in refused.locator(".answer").inner_text()
+
+
+def test_upload_then_find_it_by_a_question(server, page, tmp_path):
+    doc = tmp_path / "quokka.md"
+    doc.write_text("# Drone rules\n\nThe Quokka Protocol sets noise limits for delivery drones over cities.\n", encoding="utf-8")
+    page.goto(f"{server}/docs")
+    page.set_input_files("#file", str(doc))
+    page.click("#upload-form button[type=submit]")
+    page.wait_for_selector("text=Indexed quokka.md", timeout=120_000)
+    page.goto(server)
+    turn = ask(page, "What does the Quokka Protocol set limits for?", backend="extractive")
+    assert "noise limits" in turn.locator(".answer").inner_text()
+    assert "quokka.md" in turn.locator("a.cite").first.get_attribute("href")
+
+
+def test_hostile_text_is_shown_never_run(server, page):
+    hostile = b"The Tortuga memo reads: <script>alert('xss')</script> and <img src=x onerror=alert('img')> in full.\n"
+    r = httpx.post(f"{server}/api/documents", files={"file": ("tortuga.txt", hostile, "text/plain")}, timeout=120)
+    assert r.status_code == 201, r.text
+    page.goto(server)
+    turn = ask(page, "What does the Tortuga memo read?", backend="extractive")
+    assert "<script>" in turn.locator(".answer").inner_text()  # shown as text
+    turn.locator("a.cite").first.click()
+    page.frame_locator("#viewer").locator("mark#hl").wait_for()
+    page.goto(f"{server}/docs/tortuga.txt?start=0&end=40")
+    page.wait_for_timeout(300)
+    assert page.dialogs == []
+    assert page.locator("script").count() == 0  # no script element came from the document
+
+
+def test_narrow_screen_and_keyboard(browser, server):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(server)
+    assert page.locator("#question").is_visible()
+    box = page.locator("#question").bounding_box()
+    assert box["x"] >= 0 and box["x"] + box["width"] <= 390
+    turn = ask(page, "Who chaired the WTO e-commerce meetings?", backend="extractive")
+    assert "Yamazaki" in turn.locator(".answer").inner_text()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 392
+    page.screenshot(path=str(ARTIFACTS / "chat-narrow.png"), full_page=True)
+    context.close()
