@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import http.server
-import json
+import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -11,8 +12,11 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from pathlib import Path
 
 import httpx
+
+from conftest import SEEDS
 
 
 def free_port() -> int:
@@ -22,31 +26,23 @@ def free_port() -> int:
 
 
 @contextmanager
-def llama_server(model_path: str, threads: int = 2):
-    """`python -m llama_cpp.server` on 127.0.0.1, ready when /v1/models answers."""
-    port = free_port()
+def running(command: list[str], ready_url: str, env: dict | None = None, cwd=None, timeout: float = 180):
+    """Run a server process until the block ends; yield once `ready_url` answers 200."""
     log = tempfile.TemporaryFile()  # a pipe nobody reads would fill up and stall the server
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1", "--port", str(port),
-         "--n_ctx", "4096", "--n_threads", str(threads), "--model_alias", "qwen"],
-        stdout=subprocess.DEVNULL, stderr=log,
-    )
-    base = f"http://127.0.0.1:{port}/v1"
+    proc = subprocess.Popen(command, stdout=log, stderr=log, env=env, cwd=cwd)
     try:
-        deadline = time.monotonic() + 180
+        deadline = time.monotonic() + timeout
         while True:
-            if proc.poll() is not None:
-                log.seek(0)
-                raise RuntimeError(f"llama_cpp.server exited: {log.read().decode(errors='replace')[-2000:]}")
             try:
-                if httpx.get(f"{base}/models", timeout=2).status_code == 200:
+                if httpx.get(ready_url, timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("llama_cpp.server did not come up within 180 s")
-            time.sleep(0.5)
-        yield base
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError(f"{command[0]} did not come up: {log.read().decode(errors='replace')[-3000:]}")
+            time.sleep(0.3)
+        yield
     finally:
         proc.terminate()
         try:
@@ -54,6 +50,17 @@ def llama_server(model_path: str, threads: int = 2):
         except subprocess.TimeoutExpired:
             proc.kill()
         log.close()
+
+
+@contextmanager
+def llama_server(model_path: str, threads: int = 2):
+    """`python -m llama_cpp.server` on 127.0.0.1, ready when /v1/models answers."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/v1"
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1", "--port", str(port),
+               "--n_ctx", "4096", "--n_threads", str(threads), "--model_alias", "qwen"]
+    with running(command, f"{base}/models"):
+        yield base
 
 
 @contextmanager
@@ -95,43 +102,13 @@ def faulty_server(mode: str):
         server.server_close()
 
 
-def completion_text(base: str, prompt: str) -> str:
-    r = httpx.post(f"{base}/chat/completions", json={"model": "qwen", "messages": [{"role": "user", "content": prompt}], "max_tokens": 8}, timeout=120)
-    return json.loads(r.text)["choices"][0]["message"]["content"]
-
-
 @contextmanager
 def citeqa_server(index_dir, home, backend: str = "extractive"):
     """`citeqa serve` on 127.0.0.1 with a copy of an index, uploads kept under `home`."""
-    import os
-    import shutil
-    from pathlib import Path
-
-    from conftest import SEEDS
-
     shutil.copytree(index_dir, home / "index", symlinks=True)
     port = free_port()
     env = {**os.environ, "CITEQA_INDEX_DIR": str(home / "index"), "CITEQA_SOURCES": str(SEEDS), "CITEQA_UPLOAD_DIR": str(home / "uploads"),
            "CITEQA_BACKEND": backend, "HF_HUB_OFFLINE": "1"}
-    log = open(home / "server.log", "w")
-    proc = subprocess.Popen([str(Path(sys.executable).parent / "citeqa"), "--quiet", "serve", "--port", str(port)], env=env, stdout=log, stderr=log, cwd=home)
     base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            try:
-                if httpx.get(f"{base}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError((home / "server.log").read_text()[-3000:])
-            time.sleep(0.3)
+    with running([str(Path(sys.executable).parent / "citeqa"), "--quiet", "serve", "--port", str(port)], f"{base}/api/health", env=env, cwd=home):
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
