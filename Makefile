@@ -7,12 +7,8 @@ QUESTION ?= What did FED propose?
 
 .PHONY: install demo test browser serve model-1.5b clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	# torch first: the CPU build on disk; anything else would pull gigabytes of CUDA packages.
-	$(BIN)/python -m pip install --quiet torch==2.13.0
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+$(STAMP): pyproject.toml scripts/install.sh
+	PYTHON=$(PYTHON) sh scripts/install.sh $(VENV)
 	touch $(STAMP)
 
 install: $(STAMP)

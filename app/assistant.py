@@ -57,6 +57,7 @@ class Assistant:
         self._index: Index | None = None
         self._retriever: Retriever | None = None
         self._backends: dict[str, backends.Backend] = {}
+        self._generators: dict = {}
         self.last_build: BuildReport | None = None
 
     @property
@@ -88,7 +89,11 @@ class Assistant:
     def backend(self, name: str | None = None) -> backends.Backend:
         name = name or self.settings.backend
         if name not in self._backends:
-            self._backends[name] = backends.create(name, self.index, self.settings, self.embedder, self.prompts)
+            # Backends are rebuilt over each new index; the generators (a loaded model) live on.
+            backend = backends.create(name, self.index, self.settings, self.embedder, self.prompts, self._generators.get(name))
+            if hasattr(backend, "generator"):
+                self._generators[name] = backend.generator
+            self._backends[name] = backend
         return self._backends[name]
 
     def standalone(self, question: str, history: list[dict[str, str]], backend: backends.Backend) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
@@ -40,8 +41,14 @@ class Checked:
     grounded: bool = True
 
 
-def check(answer: str, evidence: list[Evidence], sentence_vectors: np.ndarray, embedder: Embedder) -> Checked:
+def check(
+    answer: str, evidence: list[Evidence], sentence_vectors: np.ndarray, embedder: Embedder,
+    known: Callable[[str], bool] = lambda word: True, question: str = "",
+) -> Checked:
+    """`known` tells whether a (stemmed) word occurs anywhere in the collection; a sentence using a
+    word that is in neither its passages, the question, nor the collection is not supported."""
     shown = {e.n: e for e in evidence}
+    asked = set(lexical.tokenize(question))
     warnings: list[str] = []
 
     def keep_valid(m: re.Match) -> str:
@@ -85,11 +92,11 @@ def check(answer: str, evidence: list[Evidence], sentence_vectors: np.ndarray, e
         ns = [n for n in inherited[i] if n in shown]
         pool = [s for n in ns for s in shown[n].sentences]
         sims = sentence_vectors[[s[3] for s in pool]] @ vectors[i] if pool else np.zeros(0)
-        if not pool or not _supported(words, pool, sims):
+        if not pool or not _supported(words, pool, sims) or _foreign(words, pool, asked, known):
             # Small models forget markers or give the wrong number: cite the shown passage that
             # supports the sentence, if one does; otherwise the sentence stays unsupported.
             n = _best_support(words, vectors[i], shown, sentence_vectors)
-            if n is None:
+            if n is None or _foreign(words, shown[n].sentences, asked, known):
                 unsupported.append(body)
                 continue  # a citation is evidence only for what it supports
             corrected += bool(cited[i])
@@ -115,6 +122,12 @@ def check(answer: str, evidence: list[Evidence], sentence_vectors: np.ndarray, e
 def _supported(words: set[str], pool: list, sims: np.ndarray) -> bool:
     held = set().union(*(lexical.tokenize(s[2]) for s in pool))
     return len(words & held) / len(words) >= MIN_CONTAINMENT or float(sims.max()) >= MIN_SIMILARITY
+
+
+def _foreign(words: set[str], pool: list, asked: set[str], known: Callable[[str], bool]) -> bool:
+    """Whether the sentence uses a word from nowhere: not its passages, not the question, not the collection."""
+    held = set().union(*(lexical.tokenize(s[2]) for s in pool)) if pool else set()
+    return any(w not in held and w not in asked and not known(w) for w in words)
 
 
 def _best_support(words: set[str], vector: np.ndarray, shown: dict[int, Evidence], sentence_vectors: np.ndarray) -> int | None:

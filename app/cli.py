@@ -7,6 +7,7 @@ Exit codes: 0 done; 1 done, but some files could not be indexed; 2 bad input or 
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import textwrap
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="serve the chat page, the JSON API and an OpenAI-compatible endpoint")
     sv.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1, this machine only)")
     sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--insecure-no-auth", action="store_true", help="allow binding to a non-loopback address without CITEQA_API_TOKEN (anyone who can reach it can use it)")
 
     ev = sub.add_parser("eval", help="answer the gold questions and score retrieval, answers, citations and refusals")
     ev.add_argument("--backend", help="backend to evaluate (default: $CITEQA_BACKEND or local)")
@@ -136,7 +138,9 @@ def _ask(assistant: Assistant, args) -> int:
         _answer(assistant, args.question, history, args)
         return OK
     status = OK
-    for line in sys.stdin:
+    # Bytes that are not UTF-8 become U+FFFD instead of ending the run.
+    lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace") if hasattr(sys.stdin, "buffer") else sys.stdin
+    for line in lines:
         if not line.strip():
             continue
         try:
@@ -231,6 +235,15 @@ def _serve(assistant: Assistant, args) -> int:
     from .api import create_app
     from .api.deps import warm_up
 
+    loopback = args.host in ("localhost", "::1") or args.host.startswith("127.")
+    if not loopback and not assistant.settings.api_token:
+        if not args.insecure_no_auth:
+            return _fail(
+                f"--host {args.host} makes the server reachable from other machines: set CITEQA_API_TOKEN "
+                "(clients then send Authorization: Bearer <token>; browsers sign in at /login), or pass --insecure-no-auth",
+                BAD_INPUT,
+            )
+        print(f"WARNING: serving on {args.host} with NO authentication: anyone who can reach this address can read every document", file=sys.stderr)
     assistant.ensure_index()
     warm_up(assistant)
     print(f"citeqa on http://{args.host}:{args.port}/  (API docs: /api/docs)", file=sys.stderr, flush=True)

@@ -52,6 +52,10 @@ class Settings:
     # Documents added over HTTP are kept here and indexed with the sources.
     upload_dir: Path = Path("uploads")
     max_upload_bytes: int = 5_000_000
+    # The server runs one LLM generation at a time; this many more may wait, the rest get 503.
+    max_queue: int = 8
+    # Required for `serve` on an address other than loopback (bearer header, or the login page).
+    api_token: str = field(default="", repr=False)
     # The local LLM: a packaged model name (qwen2.5-0.5b, qwen2.5-1.5b) or a path to a .gguf file.
     llm_model: str = "qwen2.5-0.5b"
     model_dir: Path = Path("~/.cache/citeqa/models")

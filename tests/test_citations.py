@@ -104,3 +104,12 @@ def test_a_citation_to_the_wrong_passage_is_corrected(assistant):
     assert f"[{right.n}]" in out.text and f"[{wrong.n}]" not in out.text
     assert list(out.spans) == [right.n]
     assert any("corrected the citation" in w for w in out.warnings)
+
+
+def test_a_sentence_with_words_from_nowhere_is_unsupported(assistant, fed):
+    evidence, _ = fed
+    n = evidence[0].n
+    text = f"FED proposed a roadmap with seven priority issues [{n}]:\n1. Paperless customs\n2. Drone parcels"
+    out = check(text, evidence, assistant.index.sentence_vectors, assistant.embedder, known=assistant.index.knows, question="What did FED propose?")
+    assert any("Drone parcels" in u for u in out.unsupported)
+    assert not any("roadmap" in u for u in out.unsupported)

@@ -14,8 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..assistant import Assistant
 from ..settings import Settings
-from . import deps
-from .routes import ask, documents, health, openai_compat, pages
+from . import auth, deps
+from .routes import ask, documents, health, login, openai_compat, pages
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
 # Pages run only the script we ship; nothing is fetched from elsewhere.
@@ -34,6 +34,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     async def lifespan(app: FastAPI):
         # Models and index load once, before the first request.
         app.state.assistant = assistant or deps.start_assistant(settings)
+        app.state.queue = deps.GenerationQueue(settings.max_queue)
         yield
 
     app = FastAPI(
@@ -43,7 +44,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):
-        response = await call_next(request)
+        response = await call_next(request) if auth.allowed(request, settings.api_token) else auth.refuse(request)
         for k, v in SECURITY_HEADERS.items():
             response.headers.setdefault(k, v)
         return response
@@ -61,6 +62,6 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for module in (pages, ask, documents, health, openai_compat):
+    for module in (pages, login, ask, documents, health, openai_compat):
         app.include_router(module.router)
     return app

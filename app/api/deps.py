@@ -58,3 +58,40 @@ def reindex(assistant: Assistant) -> None:
     """Index what changed (an upload) and swap it in; queries keep using the old index meanwhile."""
     with _index_lock:
         assistant.ensure_index(sources=sources(assistant))
+
+
+class GenerationQueue:
+    """One LLM generation runs at a time (two would thrash two cores); up to `limit` wait; more are refused."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self._lock = threading.Lock()
+        self.admitted = 0
+
+    def enter(self) -> bool:
+        with self._lock:
+            if self.admitted >= 1 + self.limit:
+                return False
+            self.admitted += 1
+            return True
+
+    def leave(self) -> None:
+        with self._lock:
+            self.admitted -= 1
+
+
+def admit(request: Request, backend: str | None) -> GenerationQueue | None:
+    """For an LLM backend, a place in the generation queue (release it with `leave`), or a 503."""
+    from fastapi import HTTPException
+
+    assistant = get_assistant(request)
+    if (backend or assistant.settings.backend) == "extractive":
+        return None
+    queue: GenerationQueue = request.app.state.queue
+    if not queue.enter():
+        raise HTTPException(
+            status_code=503,
+            detail=f"the model is busy ({queue.limit} questions are already waiting); try again shortly, or ask with the extractive backend",
+            headers={"Retry-After": "10"},
+        )
+    return queue

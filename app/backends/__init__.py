@@ -50,7 +50,8 @@ def check(name: str) -> None:
         raise UnknownBackend(f"unknown backend {name!r}; available: {', '.join(names())}")
 
 
-def create(name: str, index: Index, settings: Settings, embedder: Embedder, prompts: Prompts) -> Backend:
+def create(name: str, index: Index, settings: Settings, embedder: Embedder, prompts: Prompts, generator=None) -> Backend:
+    """The backend `name` over `index`; an LLM backend wraps `generator`, or a new one from the settings."""
     from .extractive import Extractive
     from .generative import Generative
     from .generators import registry
@@ -59,5 +60,4 @@ def create(name: str, index: Index, settings: Settings, embedder: Embedder, prom
     extractive = Extractive(index, prompts)
     if name == "extractive":
         return extractive
-    generator = registry()[name].from_settings(settings)
-    return Generative(generator, extractive, settings, embedder, prompts)
+    return Generative(generator or registry()[name].from_settings(settings), extractive, settings, embedder, prompts)

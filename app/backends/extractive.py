@@ -13,6 +13,7 @@ from functools import cached_property
 import numpy as np
 
 from .. import lexical
+from ..safety import looks_like_instructions
 from ..index import Index
 from ..prompts import Prompts
 from ..retrieval import Retrieved
@@ -56,8 +57,16 @@ class Extractive:
         candidates = self.score_sentences(retrieved)
         reason = self.refusal_reason(retrieved, candidates)
         draft = self.refuse(reason) if reason else self.answer(retrieved, candidates)
+        draft.warnings += self.injection_warnings(retrieved)
         yield draft.text
         yield draft
+
+    def injection_warnings(self, retrieved: Retrieved) -> list[str]:
+        flagged = [
+            self.index.chunks[h.row]["id"] for h in retrieved.hits
+            if any(looks_like_instructions(s[2]) for s in self.index.chunks[h.row]["sentences"])
+        ]
+        return [f"passage {', '.join(flagged)} holds text that reads like instructions to an AI; that text was not used"] if flagged else []
 
     def answer(self, retrieved: Retrieved, candidates: list[Candidate]) -> Draft:
         return self._compose(self._choose(candidates, retrieved))
@@ -114,7 +123,7 @@ class Extractive:
             dense = vectors @ retrieved.query_vector if len(vectors) else np.zeros(0)
             for j, (start, end, text, kind) in enumerate(chunk["sentences"]):
                 key = (chunk["doc"], start, end)
-                if key in seen:  # the same sentence in an overlapping chunk
+                if key in seen or looks_like_instructions(text):  # a repeat from an overlapping chunk, or an injection
                     continue
                 seen.add(key)
                 terms = set(lexical.tokenize(text))

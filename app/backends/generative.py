@@ -41,16 +41,20 @@ class Generative:
         reason = self.extractive.refusal_reason(retrieved, candidates)
         if reason:
             draft = self.extractive.refuse(reason)
+            draft.warnings += self.extractive.injection_warnings(retrieved)
             yield draft.text
             yield draft
             return
         messages, evidence = self.messages(retrieved, candidates)
+        injected = self.extractive.injection_warnings(retrieved)
         options = Options(max_tokens=self.settings.max_tokens)
         text = ""
         for delta in self.generator.execute(messages, options):
             text += delta
             yield delta
-        checked = check(text, evidence, self.extractive.index.sentence_vectors, self.embedder)
+        index = self.extractive.index
+        checked = check(text, evidence, index.sentence_vectors, self.embedder, known=index.knows, question=retrieved.question)
+        checked.warnings += injected
         prompt_tokens = sum(tokens.count(m["content"]) for m in messages)
         if checked.refused:
             return (yield Draft(self.prompts.refusal(), abstained=True, grounded=False, warnings=checked.warnings, prompt_tokens=prompt_tokens))

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 
 from ... import backends
 from ...answers import Finished, PassagesFound, TextDelta
 from ...assistant import Assistant, QuestionError, clean_question
-from ..deps import get_assistant
+from ..deps import admit, get_assistant
 from ..schemas import AskRequest
 
 router = APIRouter(prefix="/api", tags=["ask"])
@@ -27,10 +27,25 @@ def _validate(body: AskRequest) -> list[dict]:
     return [m.model_dump() for m in body.history]
 
 
-@router.post("/ask", summary="Answer a question, with citations (the `citeqa ask --json` object)")
-def ask(body: AskRequest, assistant: Assistant = Depends(get_assistant)) -> dict:
+@router.post("/ask", summary="Answer a question, with citations (the `citeqa ask --json` object)", responses={503: {"description": "the model is busy; see Retry-After"}})
+def ask(body: AskRequest, request: Request, assistant: Assistant = Depends(get_assistant)) -> dict:
     history = _validate(body)
-    return assistant.ask(body.question, history=history, k=body.k, backend=body.backend).to_dict()
+    queue = admit(request, body.backend)
+    try:
+        return assistant.ask(body.question, history=history, k=body.k, backend=body.backend).to_dict()
+    finally:
+        if queue:
+            queue.leave()
+
+
+@router.get("/search", summary="Retrieval only: the passages for a query, best first")
+def search(q: str = Query(description="the query"), k: int = Query(5, ge=1, le=50), assistant: Assistant = Depends(get_assistant)) -> dict:
+    try:
+        query = clean_question(q)
+    except QuestionError as e:
+        raise HTTPException(status_code=400, detail=str(e)) from None
+    retrieved = assistant.retrieve(query, k)
+    return {"query": query, "passages": [asdict(p) for p in retrieved.passages], "timings_ms": retrieved.timings_ms}
 
 
 def sse(event: str, data) -> str:
@@ -43,9 +58,11 @@ def sse(event: str, data) -> str:
     description="Events: `passages` (at once, the retrieved passages), `token` (answer text as generated), "
     "`answer` (the final checked answer object), or `error`.",
     response_class=StreamingResponse,
+    responses={503: {"description": "the model is busy; see Retry-After"}},
 )
-def ask_stream(body: AskRequest, assistant: Assistant = Depends(get_assistant)):
+def ask_stream(body: AskRequest, request: Request, assistant: Assistant = Depends(get_assistant)):
     history = _validate(body)
+    queue = admit(request, body.backend)
 
     def events():
         try:
@@ -58,5 +75,8 @@ def ask_stream(body: AskRequest, assistant: Assistant = Depends(get_assistant)):
                     yield sse("answer", event.answer.to_dict())
         except Exception as e:  # the stream has started: report in-band rather than drop the connection
             yield sse("error", {"error": f"answering failed: {e.__class__.__name__}: {e}"})
+        finally:
+            if queue:
+                queue.leave()
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -11,14 +11,14 @@ import json
 import time
 import uuid
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from ... import backends
 from ...answers import Answer, Finished, TextDelta
 from ...assistant import Assistant, QuestionError, clean_question
-from ..deps import get_assistant
+from ..deps import admit, get_assistant
 
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
@@ -74,12 +74,17 @@ def models(assistant: Assistant = Depends(get_assistant)) -> dict:
 
 
 @router.post("/chat/completions", summary="Chat completions; the reply cites its sources")
-def chat_completions(body: ChatRequest, assistant: Assistant = Depends(get_assistant)):
+def chat_completions(body: ChatRequest, request: Request, assistant: Assistant = Depends(get_assistant)):
     backend = _backend(body.model, assistant)
     question, history = _split(body.messages)
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    queue = admit(request, backend)
     if not body.stream:
-        answer = assistant.ask(question, history=history, backend=backend)
+        try:
+            answer = assistant.ask(question, history=history, backend=backend)
+        finally:
+            if queue:
+                queue.leave()
         return {
             "id": cid, "object": "chat.completion", "created": created, "model": body.model,
             "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.answer + _sources(answer)}, "finish_reason": "stop"}],
@@ -93,17 +98,21 @@ def chat_completions(body: ChatRequest, assistant: Assistant = Depends(get_assis
         return f"data: {json.dumps(payload, ensure_ascii=False)}\n\n"
 
     def events():
-        yield chunk({"role": "assistant", "content": ""})
-        streamed = ""
-        for event in assistant.stream(question, history=history, backend=backend):
-            if isinstance(event, TextDelta):
-                streamed += event.text
-                yield chunk({"content": event.text})
-            elif isinstance(event, Finished):
-                answer = event.answer
-                # The checked answer can differ from what streamed (removed or corrected markers): say so.
-                tail = "" if " ".join(answer.answer.split()) == " ".join(streamed.split()) else f"\n\nChecked answer: {answer.answer}"
-                yield chunk({"content": tail + _sources(answer)}, "stop", citations=_citations(answer), abstained=answer.abstained)
-        yield "data: [DONE]\n\n"
+        try:
+            yield chunk({"role": "assistant", "content": ""})
+            streamed = ""
+            for event in assistant.stream(question, history=history, backend=backend):
+                if isinstance(event, TextDelta):
+                    streamed += event.text
+                    yield chunk({"content": event.text})
+                elif isinstance(event, Finished):
+                    answer = event.answer
+                    # The checked answer can differ from what streamed (removed or corrected markers): say so.
+                    tail = "" if " ".join(answer.answer.split()) == " ".join(streamed.split()) else f"\n\nChecked answer: {answer.answer}"
+                    yield chunk({"content": tail + _sources(answer)}, "stop", citations=_citations(answer), abstained=answer.abstained)
+            yield "data: [DONE]\n\n"
+        finally:
+            if queue:
+                queue.leave()
 
     return StreamingResponse(events(), media_type="text/event-stream", headers={"Cache-Control": "no-cache"})
