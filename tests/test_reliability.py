@@ -115,8 +115,8 @@ def test_a_busy_model_queues_then_refuses_while_extractive_stays_fast(busy_serve
     for code, retry, body in results:
         if code == 503:
             assert retry == "10" and "busy" in body["error"]
-        else:
-            assert "roadmap" in body["answer"].lower()
+        else:  # which two questions are served depends on arrival order; any of them names the roadmap or its issues
+            assert any(fact in body["answer"].lower() for fact in ("roadmap", "priority issues", "access to financing"))
 
 
 def test_binding_beyond_loopback_needs_a_token(tmp_path):
