@@ -26,9 +26,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def running(command: list[str], ready_url: str, env: dict | None = None, cwd=None, timeout: float = 180):
+def running(command: list[str], ready_url: str, env: dict | None = None, cwd=None, timeout: float = 180, log_path=None):
     """Run a server process until the block ends; yield once `ready_url` answers 200."""
-    log = tempfile.TemporaryFile()  # a pipe nobody reads would fill up and stall the server
+    # To a file: a pipe nobody reads would fill up and stall the server.
+    log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
     proc = subprocess.Popen(command, stdout=log, stderr=log, env=env, cwd=cwd)
     try:
         deadline = time.monotonic() + timeout
@@ -103,12 +104,13 @@ def faulty_server(mode: str):
 
 
 @contextmanager
-def citeqa_server(index_dir, home, backend: str = "extractive"):
+def citeqa_server(index_dir, home, backend: str = "extractive", **settings):
     """`citeqa serve` on 127.0.0.1 with a copy of an index, uploads kept under `home`."""
     shutil.copytree(index_dir, home / "index", symlinks=True)
     port = free_port()
     env = {**os.environ, "CITEQA_INDEX_DIR": str(home / "index"), "CITEQA_SOURCES": str(SEEDS), "CITEQA_UPLOAD_DIR": str(home / "uploads"),
-           "CITEQA_BACKEND": backend, "HF_HUB_OFFLINE": "1"}
+           "CITEQA_BACKEND": backend, "HF_HUB_OFFLINE": "1", **{f"CITEQA_{k.upper()}": str(v) for k, v in settings.items()}}
     base = f"http://127.0.0.1:{port}"
-    with running([str(Path(sys.executable).parent / "citeqa"), "--quiet", "serve", "--port", str(port)], f"{base}/api/health", env=env, cwd=home):
+    command = [str(Path(sys.executable).parent / "citeqa"), "--quiet", "serve", "--port", str(port)]
+    with running(command, f"{base}/api/health", env=env, cwd=home, log_path=home / "server.log"):
         yield base

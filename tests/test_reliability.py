@@ -80,12 +80,8 @@ def test_invalid_utf8_on_stdin_is_answered_not_fatal(seed_index_dir):
 
 @pytest.fixture(scope="module")
 def busy_server(seed_index_dir, tmp_path_factory):
-    os.environ["CITEQA_MAX_QUEUE"] = "1"
-    try:
-        with citeqa_server(seed_index_dir, tmp_path_factory.mktemp("busy"), backend="local") as base:
-            yield base
-    finally:
-        del os.environ["CITEQA_MAX_QUEUE"]
+    with citeqa_server(seed_index_dir, tmp_path_factory.mktemp("busy"), backend="local", max_queue=1) as base:
+        yield base
 
 
 def test_a_busy_model_queues_then_refuses_while_extractive_stays_fast(busy_server):
@@ -127,12 +123,8 @@ def test_binding_beyond_loopback_needs_a_token(tmp_path):
 @pytest.fixture(scope="module")
 def token_server(seed_index_dir, tmp_path_factory):
     home = tmp_path_factory.mktemp("token")
-    os.environ["CITEQA_API_TOKEN"] = "s3cret-token-for-tests"
-    try:
-        with citeqa_server(seed_index_dir, home, backend="extractive") as base:
-            yield base, home
-    finally:
-        del os.environ["CITEQA_API_TOKEN"]
+    with citeqa_server(seed_index_dir, home, backend="extractive", api_token="s3cret-token-for-tests") as base:
+        yield base, home
 
 
 def test_the_token_is_required_and_never_logged(token_server):
@@ -153,8 +145,8 @@ def test_the_token_is_required_and_never_logged(token_server):
         cookie = signed.headers["set-cookie"].lower()
         assert "httponly" in cookie and "samesite=strict" in cookie
         assert browser.get("/").status_code == 200
-    logs = "".join(p.read_text(errors="replace") for p in home.rglob("*.log")) + "".join(
-        p.read_text(errors="replace") for p in Path("/tmp").glob("nonexistent-*"))
+    logs = (home / "server.log").read_text(errors="replace")
+    assert "citeqa on http://127.0.0.1" in logs  # the log is the server's
     assert "s3cret-token-for-tests" not in logs
 
 
@@ -172,3 +164,15 @@ def test_injection_text_is_never_evidence_and_the_user_is_told(tmp_path, embedde
     answer = a.ask("What does the Tortuga memo cover?")
     assert "parcel tariffs" in answer.answer and "PWNED" not in answer.answer
     assert any("reads like instructions" in w and "memo.txt:0" in w for w in answer.warnings)
+
+
+def test_a_dead_llm_server_behind_the_api_gives_extractive_answers_and_the_server_stays_up(seed_index_dir, tmp_path):
+    dead = f"http://127.0.0.1:{free_port()}/v1"
+    with citeqa_server(seed_index_dir, tmp_path, backend="openai", openai_base_url=dead, openai_retries=0) as base:
+        for _ in range(3):
+            r = httpx.post(f"{base}/api/ask", json={"question": "What did FED propose?"}, timeout=60)
+            assert r.status_code == 200
+            body = r.json()
+            assert body["backend"] == "extractive" and "Access to financing" in body["answer"]
+            assert any("cannot reach" in w for w in body["warnings"]) and "Traceback" not in r.text
+        assert httpx.get(f"{base}/api/health").json()["status"] == "ok"
