@@ -96,6 +96,10 @@ class Assistant:
             self._backends[name] = backend
         return self._backends[name]
 
+    def loaded_generators(self) -> list[str]:
+        """The LLM backends whose generator has been created (and, for `local`, whose model is loaded)."""
+        return [name for name, g in self._generators.items() if getattr(g, "_llm", True) is not None]
+
     def standalone(self, question: str, history: list[dict[str, str]], backend: backends.Backend) -> str:
         """A follow-up rewritten so that retrieval understands it without the conversation."""
         previous = next((m["content"] for m in reversed(history) if m["role"] == "user"), None)

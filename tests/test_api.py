@@ -150,3 +150,9 @@ def test_openapi_documents_the_api_without_a_cdn(server):
     page = httpx.get(f"{server}/api/docs").text
     assert "/static/swagger/swagger-ui-bundle.js" in page and "cdn" not in page.lower()
     assert httpx.get(f"{server}/static/swagger/swagger-ui-bundle.js").status_code == 200
+
+
+def test_health_reports_a_loaded_model(seed_index_dir, tmp_path):
+    with citeqa_server(seed_index_dir, tmp_path, backend="local") as base:
+        h = httpx.get(f"{base}/api/health").json()
+    assert h["default_backend"] == "local" and h["backends"]["local"] == "ready" and h["backends"]["openai"] == "not loaded yet"

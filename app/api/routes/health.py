@@ -14,15 +14,8 @@ router = APIRouter(prefix="/api", tags=["health"])
 @router.get("/health", summary="Readiness of the index and the backends")
 def health(assistant: Assistant = Depends(get_assistant)) -> dict:
     index = assistant.index
-    states = {}
-    for name in backends.names():
-        loaded = assistant._backends.get(name)
-        if name == "extractive":
-            states[name] = "ready"
-        elif loaded is not None:
-            states[name] = "ready"
-        else:
-            states[name] = "not loaded yet"
+    loaded = assistant.loaded_generators()
+    states = {name: "ready" if name == "extractive" or name in loaded else "not loaded yet" for name in backends.names()}
     return {
         "status": "ok" if index.chunks else "empty",
         "index": {"documents": len(index.documents), "chunks": len(index.chunks), "built": index.manifest.get("created")},
