@@ -89,22 +89,26 @@ def test_a_busy_model_queues_then_refuses_while_extractive_stays_fast(busy_serve
 
     questions = ["What did FED propose?", "What did the FED ministers propose?", "What roadmap did FED propose?", "Which roadmap did FED members propose?"]
 
+    finished = []
+
     def llm_request(i):
         r = httpx.post(f"{busy_server}/api/ask", json={"question": questions[i]}, timeout=300)
         results.append((r.status_code, r.headers.get("retry-after"), r.json()))
+        if r.status_code == 200:
+            finished.append(time.monotonic())
 
     threads = [threading.Thread(target=llm_request, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
         time.sleep(0.05)
     time.sleep(0.3)
-    t0 = time.perf_counter()
     fast = httpx.post(f"{busy_server}/api/ask", json={"question": "What is eWTP?", "backend": "extractive"}, timeout=60)
-    fast_s = time.perf_counter() - t0
+    fast_done = time.monotonic()
     search = httpx.get(f"{busy_server}/api/search", params={"q": "eWTP", "k": 3}, timeout=60)
     for t in threads:
         t.join()
-    assert fast.status_code == 200 and "Malaysia" in fast.json()["answer"] and fast_s < 2.0
+    assert fast.status_code == 200 and "Malaysia" in fast.json()["answer"]
+    assert fast_done < max(finished)  # answered while generations were still running, not queued behind them
     assert search.status_code == 200 and len(search.json()["passages"]) == 3
     codes = sorted(code for code, _, _ in results)
     assert codes.count(200) == 2 and codes.count(503) == 2  # one running, one waiting, the rest told to come back
