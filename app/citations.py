@@ -65,20 +65,10 @@ def check(
     text = re.sub(r"[ \t]+\n", "\n", re.sub(r"[ \t]{2,}", " ", text)).strip()
     text = re.sub(r"^(\[\d+\]\s*)+[.:]\s*", "", text)  # "[1]. Malaysia ..." -> "Malaysia ..."
 
-    sentences = [(a, b) for line_start, line in _lines(text) for a, b in sentence_spans(text, line_start, line_start + len(line))]
-    cited = [[int(n) for n in re.findall(r"\[(\d+)\]", text[a:b])] for a, b in sentences]
-    bodies = [MARKER.sub("", text[a:b]).strip() for a, b in sentences]
+    sentences, cited, inherited, bodies = _split(text)
     refused = bool(REFUSAL.search(text)) and (not any(cited) or len(lexical.words(text)) < 12)
     if refused:
         return Checked(text, {}, [], warnings, refused=True, grounded=False)
-
-    # A sentence with no marker of its own (a list item, say) rests on its nearest cited neighbour.
-    inherited = list(cited)
-    for i, ns in enumerate(cited):
-        if not ns:
-            after = next((cited[j] for j in range(i + 1, len(cited)) if cited[j]), [])
-            before = next((cited[j] for j in range(i - 1, -1, -1) if cited[j]), [])
-            inherited[i] = after or before
 
     vectors = embedder.encode(bodies) if bodies else np.zeros((0, 0))
     spans: dict[int, list[tuple[int, int]]] = {}
@@ -151,6 +141,22 @@ def _add_markers(text: str, sentences: list[tuple[int, int]], attributed: dict[i
     return text
 
 
+def _split(text: str) -> tuple[list[tuple[int, int]], list[list[int]], list[list[int]], list[str]]:
+    """An answer's sentences: spans, their own [n] markers, the markers they rest on, and their text.
+
+    A sentence with no marker of its own (a list item, say) rests on its nearest cited neighbour,
+    the next one first.
+    """
+    sentences = [(a, b) for start, line in _lines(text) for a, b in sentence_spans(text, start, start + len(line))]
+    cited = [[int(n) for n in re.findall(r"\[(\d+)\]", text[a:b])] for a, b in sentences]
+    inherited = [
+        ns or next((cited[j] for j in range(i + 1, len(cited)) if cited[j]), []) or next((cited[j] for j in range(i - 1, -1, -1) if cited[j]), [])
+        for i, ns in enumerate(cited)
+    ]
+    bodies = [MARKER.sub("", text[a:b]).strip() for a, b in sentences]
+    return sentences, cited, inherited, bodies
+
+
 def _lines(text: str):
     pos = 0
     for line in text.split("\n"):
@@ -165,14 +171,7 @@ def citation_scores(answer: str, evidence: list[Evidence], sentence_vectors: np.
     of (sentence, citation) pairs where that passage alone supports the sentence.
     """
     shown = {e.n: e for e in evidence}
-    sentences = [(a, b) for start, line in _lines(answer) for a, b in sentence_spans(answer, start, start + len(line))]
-    cited = [[int(n) for n in re.findall(r"\[(\d+)\]", answer[a:b])] for a, b in sentences]
-    for i, ns in enumerate(cited):  # uncited sentences rest on their nearest cited neighbour, as in `check`
-        if not ns:
-            cited[i] = next((cited[j] for j in range(i + 1, len(cited)) if cited[j]), []) or next(
-                (cited[j] for j in range(i - 1, -1, -1) if cited[j]), []
-            )
-    bodies = [MARKER.sub("", answer[a:b]).strip() for a, b in sentences]
+    _, _, cited, bodies = _split(answer)
     vectors = embedder.encode(bodies) if bodies else np.zeros((0, 0))
     supported = total = precise = pairs = 0
     for i, body in enumerate(bodies):

@@ -103,7 +103,7 @@ def _html_text(path: Path, data: bytes) -> str:
         for child in node.iter(include_text=True):
             tag = child.tag
             if tag == "-text":
-                out.append(" ".join(child.text_content.split(" ")) if child.text_content else "")
+                out.append(child.text_content or "")
             elif tag in _SKIP_TAGS or tag == "-comment":
                 continue
             elif tag in ("h1", "h2", "h3", "h4", "h5", "h6"):

@@ -18,6 +18,7 @@ import math
 import os
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -222,8 +223,18 @@ class Index:
     def _document_entry(doc: Document, size: int, mtime_ns: int, n_chunks: int) -> dict:
         return {"path": doc.path, "format": doc.format, "sha256": doc.sha256, "size": size, "mtime_ns": mtime_ns, "chunks": n_chunks}
 
+    @cached_property
+    def _rows_by_doc(self) -> dict[str, list[int]]:
+        rows: dict[str, list[int]] = {}
+        for i, c in enumerate(self.chunks):
+            rows.setdefault(c["doc"], []).append(i)
+        return rows
+
+    def chunks_of(self, doc: str) -> list[dict]:
+        return [self.chunks[i] for i in self._rows_by_doc.get(doc, [])]
+
     def _document_parts(self, name: str, **update) -> tuple[dict, list[dict], np.ndarray, np.ndarray, str]:
-        rows = [i for i, c in enumerate(self.chunks) if c["doc"] == name]
+        rows = self._rows_by_doc[name]
         chunks_ = [dict(self.chunks[i]) for i in rows]
         sentence_rows = [r for c in chunks_ for r in range(c["s0"], c["s0"] + len(c["sentences"]))]
         return (

@@ -6,6 +6,7 @@ acronym) that no retrieved passage mentions: "the Federal Reserve" is not "FED".
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -102,7 +103,8 @@ class Extractive:
         if all(self.index.knows(t) for t in lexical.tokenize(word)):
             return True
         stem = word[: max(5, len(word) - 3)]
-        return len(word) >= 5 and any(v.startswith(stem) for v in self._vocabulary)
+        at = bisect.bisect_left(self._vocabulary, stem)  # the sorted vocabulary: words with this prefix start here
+        return len(word) >= 5 and at < len(self._vocabulary) and self._vocabulary[at].startswith(stem)
 
     @cached_property
     def _vocabulary(self) -> list[str]:

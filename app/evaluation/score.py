@@ -7,7 +7,7 @@ import re
 import string
 import sys
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
 from tqdm import tqdm
 
@@ -98,15 +98,16 @@ def evaluate(assistant: Assistant, cases: list[Case], backend: str | None = None
         # Retrieval, as the answer saw it (a follow-up is searched in its rewritten form).
         query = answer.standalone_question or answer.question
         if case.evidence:
-            top10 = assistant.retrieve(query, 10)
-            relevant = [_overlaps(p.doc, p.start, p.end, case.evidence) for p in top10.passages]
+            top10 = assistant.retrieve(query, max(10, k))
+            relevant = [_overlaps(p.doc, p.start, p.end, case.evidence) for p in top10.passages[:10]]
             r.first_relevant_rank = next((i + 1 for i, hit in enumerate(relevant) if hit), None)
             ideal = sum(_overlaps(c["doc"], c["start"], c["end"], case.evidence) for c in index.chunks)
             dcg = sum(1 / math.log2(i + 2) for i, hit in enumerate(relevant) if hit)
             idcg = sum(1 / math.log2(i + 2) for i in range(min(ideal, 10)))
             r.ndcg10 = dcg / idcg if idcg else 0.0
             # Evidence coverage: gold spans inside what an LLM would be shown, within the token budget.
-            retrieved = assistant.retrieve(query, k)
+            # The top k of a search are the first k of a wider one.
+            retrieved = replace(top10, hits=top10.hits[:k], passages=top10.passages[:k])
             chunks_by_n = {n: index.chunks[h.row] for n, h in enumerate(retrieved.hits, start=1)}
             shown = select_evidence(extractive.score_sentences(retrieved), chunks_by_n, settings.evidence_tokens)
             spans = [(chunks_by_n[e.n]["doc"], s[0], s[1]) for e in shown for s in e.sentences]

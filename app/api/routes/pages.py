@@ -38,7 +38,7 @@ def viewer(request: Request, doc: str, start: int | None = None, end: int | None
         start = end = 0
     elif not 0 <= start < end <= len(text):
         raise HTTPException(status_code=400, detail=f"span {start}-{end} is outside {doc} (0-{len(text)})")
-    section = next((c["section"] for c in assistant.index.chunks if c["doc"] == doc and c["start"] <= start < c["end"]), "")
+    section = next((c["section"] for c in assistant.index.chunks_of(doc) if c["start"] <= start < c["end"]), "")
     return templates.TemplateResponse(
         request, "viewer.html",
         {"doc": doc, "section": section, "start": start, "end": end, "before": text[:start], "span": text[start:end], "after": text[end:]},
