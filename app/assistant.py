@@ -52,7 +52,7 @@ class Assistant:
         self.settings = settings
         self.progress = progress
         self.log = log
-        self.embedder = embedder or Embedder(settings.threads, settings.batch_size)
+        self.embedder = embedder or Embedder(settings.threads, settings.batch_size, settings.embed_precision)
         self.prompts = Prompts(settings.prompts_dir)
         self._index: Index | None = None
         self._retriever: Retriever | None = None

@@ -37,14 +37,27 @@ def model_path() -> Path:
 
 
 
+def native_bfloat16() -> bool:
+    """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX); elsewhere bfloat16 is slower than float32."""
+    import torch
+
+    probes = ("_is_avx512_bf16_supported", "_is_amx_tile_supported")
+    return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
+
+
 class Embedder:
-    """Encodes texts to L2-normalised float32 vectors, so inner product is cosine similarity."""
+    """Encodes texts to L2-normalised float32 vectors, so inner product is cosine similarity.
+
+    precision "auto" computes in bfloat16 where the CPU does it natively: 2.4x faster here, vectors
+    within cosine 0.99997 of float32 (bench/embedding.py).
+    """
 
     dimension = 384
 
-    def __init__(self, threads: int = 2, batch_size: int = 16):
+    def __init__(self, threads: int = 2, batch_size: int = 16, precision: str = "auto"):
         self.threads = threads
         self.batch_size = batch_size
+        self.precision = precision
 
     @property
     def model_id(self) -> str:
@@ -53,6 +66,12 @@ class Embedder:
     @property
     def fingerprint(self) -> str:
         return MODEL_SHA256
+
+    @cached_property
+    def dtype(self) -> str:
+        if self.precision == "auto":
+            return "bfloat16" if native_bfloat16() else "float32"
+        return self.precision
 
     @cached_property
     def _model(self):
@@ -73,13 +92,22 @@ class Embedder:
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        import torch
         from tqdm import tqdm
 
-        step = self.batch_size * 4
-        parts = []
-        with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
+        # Longest first across the whole input, so each batch pads to similar lengths
+        # (sentence-transformers sorts only within one call).
+        order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
+        out = np.empty((len(texts), self.dimension), dtype=np.float32)
+        step = self.batch_size * 8
+        with (
+            tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar,
+            torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"),
+        ):
             for i in range(0, len(texts), step):
-                batch = texts[i : i + step]
-                parts.append(self._model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True))
+                rows = order[i : i + step]
+                batch = [texts[r] for r in rows]
+                out[rows] = self._model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
                 bar.update(len(batch))
-        return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+        out /= np.linalg.norm(out, axis=1, keepdims=True)  # bfloat16 normalises only to about 1e-3
+        return out

@@ -49,6 +49,8 @@ class Settings:
     backend: str = "local"
     threads: int = 2
     batch_size: int = 16
+    # Embedding arithmetic: "auto" is bfloat16 where the CPU has it in hardware, else float32.
+    embed_precision: str = "auto"
     # Documents added over HTTP are kept here and indexed with the sources.
     upload_dir: Path = Path("uploads")
     max_upload_bytes: int = 5_000_000
@@ -124,6 +126,8 @@ class Settings:
                 f"CITEQA_EVIDENCE_TOKENS ({self.evidence_tokens}) + CITEQA_MAX_TOKENS ({self.max_tokens}) + the prompt "
                 f"do not fit CITEQA_N_CTX ({self.n_ctx}); raise CITEQA_N_CTX or lower the others"
             )
+        if self.embed_precision not in ("auto", "float32", "bfloat16"):
+            raise SettingsError(f"CITEQA_EMBED_PRECISION={self.embed_precision!r}: choose 'auto', 'float32' or 'bfloat16'")
         if self.threads < 1:
             raise SettingsError(f"CITEQA_THREADS={self.threads} must be 1 or more")
 
