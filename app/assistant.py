@@ -66,7 +66,7 @@ class Assistant:
             self.ensure_index()
         return self._index
 
-    def ensure_index(self, sources: list[Path] | None = None, force: bool = False) -> Index:
+    def ensure_index(self, sources: list[Path] | None = None) -> Index:
         """Open the index, building it first (incrementally) if it is missing or stale."""
         s = self.settings
         try:
@@ -75,10 +75,10 @@ class Assistant:
             print(f"warning: {e}; rebuilding", file=self.log)
             current = None
         sources = sources or s.sources or ([Path(p) for p in current.manifest["sources"]] if current else DEFAULT_SOURCES)
-        if force or current is None or not current.is_current(sources, s, self.embedder):
+        if current is None or not current.is_current(sources, s, self.embedder):
             what = "building" if current is None else "updating"
             print(f"{what} the index in {s.index_dir} from {', '.join(map(str, sources))} ...", file=self.log)
-            current, self.last_build = build_and_publish(s.index_dir, sources, self.embedder, s, self.progress)
+            current, self.last_build = build_and_publish(s.index_dir, sources, self.embedder, s, self.progress, current)
             for error in self.last_build.errors:
                 print(f"warning: skipped {error}", file=self.log)
         self._index = current

@@ -92,14 +92,16 @@ def _fail(error: Exception, code: int) -> int:
 
 
 def _index(assistant: Assistant, args) -> int:
-    index = assistant.ensure_index(sources=args.paths or None, force=True)
+    index = assistant.ensure_index(sources=args.paths or None)
     report = assistant.last_build
     if report is None:
         print(f"the index in {assistant.settings.index_dir} is up to date: {len(index.documents)} documents, {len(index.chunks)} chunks")
         return OK
     print(
         f"indexed {report.documents} documents into {report.chunks} chunks in {report.seconds:.1f} s "
-        f"(embedded {len(report.embedded)}, reused {len(report.reused)}, removed {len(report.removed)})"
+        f"(embedded {len(report.embedded)}, reused {len(report.reused)}, removed {len(report.removed)}; "
+        + ", ".join(f"{stage.replace('_', ' ')} {s:.1f} s" for stage, s in report.stages.items())
+        + ")"
     )
     for name in report.kept_after_error:
         print(f"kept the previously indexed version of {name}", file=sys.stderr)

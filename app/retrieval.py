@@ -33,6 +33,14 @@ class Retrieved:
     timings_ms: dict[str, float] = field(default_factory=dict)
 
 
+def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
+    """The rows of the n highest scores, best first, ties by row: a partial sort (a full one of 100k scores cost 5 ms)."""
+    if n >= len(scores):
+        return np.lexsort((np.arange(len(scores)), -scores))
+    part = np.argpartition(-scores, n - 1)[:n]
+    return part[np.lexsort((part, -scores[part]))]
+
+
 class Retriever:
     def __init__(self, index: Index, embedder: Embedder, candidates: int = 30, fusion: str = "convex", dense_weight: float = 0.5, rrf_k: int = 60):
         self.index = index
@@ -55,8 +63,7 @@ class Retriever:
         t = time.perf_counter()
         terms = lexical.tokenize(question)
         bm25_all = self.index.bm25_scores(terms)
-        n_sparse = min(self.candidates, len(bm25_all))
-        sparse_rows = np.argsort(-bm25_all, kind="stable")[:n_sparse]
+        sparse_rows = top_rows(bm25_all, self.candidates)
         sparse_rows = sparse_rows[bm25_all[sparse_rows] > 0]
         timings["bm25"] = (time.perf_counter() - t) * 1000
 

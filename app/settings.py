@@ -44,7 +44,8 @@ class Settings:
     fusion: str = "convex"
     dense_weight: float = 0.5
     rrf_k: int = 60
-    faiss_index: str = "flat"
+    # "auto": exact search up to index.FLAT_LIMIT chunks, HNSW beyond (chosen by bench/faiss_types.py).
+    faiss_index: str = "auto"
     # Answering.
     backend: str = "local"
     threads: int = 2
@@ -117,8 +118,8 @@ class Settings:
             raise SettingsError(f"CITEQA_FUSION={self.fusion!r}: choose 'convex' or 'rrf'")
         if not 0.0 <= self.dense_weight <= 1.0:
             raise SettingsError(f"CITEQA_DENSE_WEIGHT={self.dense_weight} must be between 0 and 1")
-        if self.faiss_index not in ("flat", "hnsw"):
-            raise SettingsError(f"CITEQA_FAISS_INDEX={self.faiss_index!r}: choose 'flat' or 'hnsw'")
+        if self.faiss_index not in ("auto", "flat", "hnsw"):
+            raise SettingsError(f"CITEQA_FAISS_INDEX={self.faiss_index!r}: choose 'auto', 'flat' or 'hnsw'")
         if self.n_ctx < 512 or self.max_tokens < 16 or self.evidence_tokens < 50:
             raise SettingsError("CITEQA_N_CTX must be >= 512, CITEQA_MAX_TOKENS >= 16 and CITEQA_EVIDENCE_TOKENS >= 50")
         if self.evidence_tokens + self.max_tokens + 400 > self.n_ctx:

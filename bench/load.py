@@ -12,91 +12,72 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
 
+from common import pct, serve, write
+
 QUESTIONS = ["What did FED propose?", "What is eWTP?", "Who chaired the WTO meetings?", "When was the ASEAN agreement concluded?",
              "How many WTO members participate in the e-commerce initiative?", "What did the Federal Reserve propose?"]
 
 
-def pct(values, p):
-    values = sorted(values)
-    return values[min(len(values) - 1, round(p / 100 * (len(values) - 1)))] if values else float("nan")
+async def run(base: str, args) -> dict:
+    async with httpx.AsyncClient(base_url=base, timeout=300) as client:
+        docs = {d["doc"]: (await client.get(f"/api/documents/{d['doc']}")).json()["text"] for d in (await client.get("/api/documents")).json()}
+        deadline = time.monotonic() + args.max_seconds
+        ext_lat, llm_lat, failures, refused = [], [], [], 0
+        sem = asyncio.Semaphore(args.concurrency)
+
+        async def one(i: int, backend: str):
+            nonlocal refused
+            if time.monotonic() > deadline:
+                return
+            async with sem:
+                t = time.perf_counter()
+                try:
+                    r = await client.post("/api/ask", json={"question": QUESTIONS[i % len(QUESTIONS)], "backend": backend})
+                except httpx.HTTPError as e:
+                    failures.append(f"{backend}: {e!r}")
+                    return
+                ms = (time.perf_counter() - t) * 1000
+            if backend != "extractive" and r.status_code == 503 and r.headers.get("retry-after"):
+                refused += 1
+                return
+            if r.status_code != 200:
+                failures.append(f"{backend}: HTTP {r.status_code} {r.text[:100]}")
+                return
+            a = r.json()
+            if not a["answer"] or any(docs[c["doc"]][c["start"] : c["end"]] != c["text"] for c in a["citations"]):
+                failures.append(f"{backend}: wrong answer object for {a['question']!r}")
+                return
+            (ext_lat if backend == "extractive" else llm_lat).append(ms)
+
+        started = time.perf_counter()
+        await asyncio.gather(*[one(i, "extractive") for i in range(args.requests)], *[one(i, "local") for i in range(args.llm)])
+        wall = time.perf_counter() - started
+    return {
+        "extractive": {"requests": args.requests, "ok": len(ext_lat), "p50_ms": pct(ext_lat, 50), "p99_ms": pct(ext_lat, 99)},
+        "local": {"requests": args.llm, "ok": len(llm_lat), "refused_503": refused, "p50_ms": pct(llm_lat, 50), "p99_ms": pct(llm_lat, 99)},
+        "concurrency": args.concurrency, "wall_s": round(wall, 1), "throughput_rps": round((len(ext_lat) + len(llm_lat)) / wall, 1),
+        "failures": failures[:20], "failure_count": len(failures),
+    }
 
 
-async def main() -> None:
+def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--requests", type=int, default=2000)
     ap.add_argument("--concurrency", type=int, default=32)
     ap.add_argument("--llm", type=int, default=24)
     ap.add_argument("--max-seconds", type=float, default=600)
     args = ap.parse_args()
-
-    port = 18000 + os.getpid() % 1000
-    base = f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {**os.environ, "CITEQA_INDEX_DIR": str(Path(tmp) / "index"), "CITEQA_SOURCES": "seeds", "CITEQA_UPLOAD_DIR": str(Path(tmp) / "up"), "HF_HUB_OFFLINE": "1"}
-        server = subprocess.Popen([str(Path(sys.executable).parent / "citeqa"), "--quiet", "serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
-            async with httpx.AsyncClient(base_url=base, timeout=300) as client:
-                for _ in range(600):
-                    try:
-                        if (await client.get("/api/health")).status_code == 200:
-                            break
-                    except httpx.HTTPError:
-                        await asyncio.sleep(0.5)
-                docs = {d["doc"]: (await client.get(f"/api/documents/{d['doc']}")).json()["text"] for d in (await client.get("/api/documents")).json()}
-                deadline = time.monotonic() + args.max_seconds
-                ext_lat, llm_lat, failures, refused = [], [], [], 0
-                sem = asyncio.Semaphore(args.concurrency)
-
-                async def one(i: int, backend: str):
-                    nonlocal refused
-                    if time.monotonic() > deadline:
-                        return
-                    async with sem:
-                        t = time.perf_counter()
-                        try:
-                            r = await client.post("/api/ask", json={"question": QUESTIONS[i % len(QUESTIONS)], "backend": backend})
-                        except httpx.HTTPError as e:
-                            failures.append(f"{backend}: {e!r}")
-                            return
-                        ms = (time.perf_counter() - t) * 1000
-                    if backend != "extractive" and r.status_code == 503 and r.headers.get("retry-after"):
-                        refused += 1
-                        return
-                    if r.status_code != 200:
-                        failures.append(f"{backend}: HTTP {r.status_code} {r.text[:100]}")
-                        return
-                    a = r.json()
-                    if not a["answer"] or any(docs[c["doc"]][c["start"] : c["end"]] != c["text"] for c in a["citations"]):
-                        failures.append(f"{backend}: wrong answer object for {a['question']!r}")
-                        return
-                    (ext_lat if backend == "extractive" else llm_lat).append(ms)
-
-                started = time.perf_counter()
-                await asyncio.gather(*[one(i, "extractive") for i in range(args.requests)], *[one(i, "local") for i in range(args.llm)])
-                wall = time.perf_counter() - started
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-    result = {
-        "extractive": {"requests": args.requests, "ok": len(ext_lat), "p50_ms": pct(ext_lat, 50), "p99_ms": pct(ext_lat, 99)},
-        "local": {"requests": args.llm, "ok": len(llm_lat), "refused_503": refused, "p50_ms": pct(llm_lat, 50), "p99_ms": pct(llm_lat, 99)},
-        "concurrency": args.concurrency, "wall_s": round(wall, 1), "throughput_rps": round((len(ext_lat) + len(llm_lat)) / wall, 1),
-        "failures": failures[:20], "failure_count": len(failures),
-    }
+    with tempfile.TemporaryDirectory() as tmp, serve(Path(tmp) / "index", Path(tmp), sources="seeds") as (base, _):
+        result = asyncio.run(run(base, args))
     print(json.dumps(result, indent=1))
-    Path("bench/results").mkdir(parents=True, exist_ok=True)
-    Path("bench/results/load.json").write_text(json.dumps(result, indent=1))
+    write("load", result)
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    main()

@@ -119,3 +119,42 @@ def test_an_index_built_by_another_chunking_pipeline_is_stale(tmp_path, embedder
     assert open_current(folder).is_current([small_collection], settings, embedder)
     monkeypatch.setattr("app.chunking.PIPELINE_VERSION", 999)
     assert not open_current(folder).is_current([small_collection], settings, embedder)
+
+
+def test_auto_switches_to_hnsw_above_the_limit_and_finds_the_same_passages(tmp_path, embedder, small_collection, monkeypatch):
+    import faiss
+
+    from app import index as index_module
+
+    exact, _ = build(tmp_path / "exact", embedder, small_collection)
+    assert exact.manifest["dense_index"] == "flat" and isinstance(exact._dense, faiss.IndexFlatIP)
+
+    monkeypatch.setattr(index_module, "FLAT_LIMIT", 10)  # the small collection has more chunks than this
+    approx, _ = build(tmp_path / "approx", embedder, small_collection)
+    assert approx.manifest["dense_index"] == "hnsw"
+    reloaded = open_current(tmp_path / "approx")
+    assert isinstance(reloaded._dense, faiss.IndexHNSWFlat)
+    query = embedder.encode(["Who chaired the ASEAN negotiations on e-commerce?"])[0]
+    assert list(reloaded.dense_search(query, 5)[1]) == list(exact.dense_search(query, 5)[1])
+
+
+def test_auto_is_not_stale_against_the_kind_it_resolves_to(tmp_path, embedder, small_collection):
+    folder = tmp_path / "index"
+    index, _ = build(folder, embedder, small_collection)
+    assert index.is_current([small_collection], Settings(faiss_index="flat"), embedder)
+    assert not index.is_current([small_collection], Settings(faiss_index="hnsw"), embedder)
+
+
+def test_citeqa_index_leaves_an_unchanged_index_alone(tmp_path, small_collection):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "CITEQA_INDEX_DIR": str(tmp_path / "index")}
+    citeqa = [str(Path(sys.executable).parent / "citeqa"), "--quiet", "index", str(small_collection)]
+    subprocess.run(citeqa, env=env, check=True, capture_output=True)
+    build_before = storage.current_build(tmp_path / "index")
+    again = subprocess.run(citeqa, env=env, check=True, capture_output=True, text=True)
+    assert "up to date" in again.stdout
+    assert storage.current_build(tmp_path / "index") == build_before
