@@ -64,19 +64,23 @@ def main() -> None:
     ap.add_argument("source", type=Path)
     ap.add_argument("--out", type=Path)
     ap.add_argument("--keep", type=Path, help="build in this folder and keep it (its index/ serves bench/query.py)")
+    ap.add_argument("--reindex-only", action="store_true", help="with --keep: skip the full build, time only the re-indexes")
     args = ap.parse_args()
-    out = args.out or Path(f"bench/results/build-{args.source.name}.json")
+    out = args.out or Path(f"bench/results/build-{args.source.name}" + ("-reindex" if args.reindex_only else "") + ".json")
     with tempfile.TemporaryDirectory() as tmp:
         work = args.keep or Path(tmp)
-        if work.exists() and args.keep:
-            shutil.rmtree(work)
         # A private copy of the collection, so changing one document leaves the original alone.
         source = work / "collection"
-        shutil.copytree(args.source, source)
         index_dir = work / "index"
         print(f"{'build':<22}{'wall s':>8}{'build s':>9}{'chunks/s':>10}{'peak MB':>9}")
-        full = run(source, index_dir)
-        show("full", full)
+        if args.reindex_only and args.keep:
+            full = None
+        else:
+            if work.exists() and args.keep:
+                shutil.rmtree(work)
+            shutil.copytree(args.source, source)
+            full = run(source, index_dir)
+            show("full", full)
         unchanged = run(source, index_dir)
         show("nothing changed", unchanged)
         victim = sorted(p for p in source.iterdir() if p.is_file())[-1]

@@ -42,7 +42,7 @@ def main() -> None:
     for i, ((kind, param), rows) in enumerate(sorted(best.items())):
         rows.sort(key=lambda r: r["n"])
         right.plot([r["n"] for r in rows], [r["latency_ms_1_thread"]["p50"] for r in rows], marker="o", color=f"C{i}",
-                   label=f"{kind} {param} (recall@10 " + "/".join(f"{r['recall@10']:.2f}" for r in rows) + ")")
+                   label=f"{kind} {param} (recall@10 at 10k/100k/1M: " + "/".join(f"{r['recall@10']:.2f}" for r in rows) + ")")
     right.set(xscale="log", yscale="log", xlabel="vectors", ylabel="p50 ms per query, 1 thread",
               title="FAISS index types, single query (bench/faiss_types.py)")
     right.grid(True, which="both", alpha=0.3)

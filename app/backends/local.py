@@ -106,7 +106,8 @@ class LocalLlama:
                 raise GeneratorUnavailable("llama-cpp-python is not installed; get it with: pip install llama-cpp-python==0.3.36 (or `make install`)") from None
             path = model_file(self.model, self.model_dir)
             # The KV cache of the previous prompt is kept, so the fixed system-prompt prefix is read once.
-            self._llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, verbose=False)
+            # n_threads_batch too: it defaults to every core, which is not what CITEQA_THREADS asked for.
+            self._llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, n_threads_batch=self.threads, verbose=False)
         return self._llm
 
     def count_tokens(self, text: str) -> int:
