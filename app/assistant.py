@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from . import backends
+from . import backends, storage
 from .answers import Answer, Citation, Finished, PassagesFound, TextDelta
 from .backends.generators import GeneratorFailed, GeneratorUnavailable
 from .embeddings import Embedder
-from .index import BuildReport, Index, IndexUnusable, build_and_publish, open_current
+from .index import BuildReport, Index, IndexUnusable, build_and_publish, is_current, open_current, read_manifest
 from .prompts import Prompts
 from .retrieval import Retrieved, Retriever
 from .settings import Settings
@@ -66,25 +66,43 @@ class Assistant:
             self.ensure_index()
         return self._index
 
+    def update_index(self, sources: list[Path] | None = None, rebuild: bool = False) -> BuildReport | None:
+        """Build the index (incrementally) if it is missing or stale; None if it was current.
+
+        Only the manifest is read to decide: loading a 100k-chunk index just to find it current took 5 s."""
+        s = self.settings
+        build = storage.current_build(s.index_dir)
+        manifest = None
+        if build is not None:
+            try:
+                manifest = read_manifest(build)
+            except IndexUnusable as e:
+                print(f"warning: {e}; rebuilding", file=self.log)
+        sources = sources or s.sources or ([Path(p) for p in manifest["sources"]] if manifest else DEFAULT_SOURCES)
+        if not rebuild and manifest is not None and is_current(manifest, sources, s, self.embedder):
+            return None
+        what = "building" if manifest is None else "updating"
+        print(f"{what} the index in {s.index_dir} from {', '.join(map(str, sources))} ...", file=self.log)
+        self._use(*build_and_publish(s.index_dir, sources, self.embedder, s, self.progress))
+        for error in self.last_build.errors:
+            print(f"warning: skipped {error}", file=self.log)
+        return self.last_build
+
     def ensure_index(self, sources: list[Path] | None = None) -> Index:
         """Open the index, building it first (incrementally) if it is missing or stale."""
+        if self.update_index(sources) is None:
+            try:
+                self._use(open_current(self.settings.index_dir), None)
+            except IndexUnusable as e:  # the manifest was fine but a file is damaged
+                print(f"warning: {e}; rebuilding", file=self.log)
+                self.update_index(sources, rebuild=True)
+        return self._index
+
+    def _use(self, index: Index, report: BuildReport | None) -> None:
         s = self.settings
-        try:
-            current = open_current(s.index_dir)
-        except IndexUnusable as e:
-            print(f"warning: {e}; rebuilding", file=self.log)
-            current = None
-        sources = sources or s.sources or ([Path(p) for p in current.manifest["sources"]] if current else DEFAULT_SOURCES)
-        if current is None or not current.is_current(sources, s, self.embedder):
-            what = "building" if current is None else "updating"
-            print(f"{what} the index in {s.index_dir} from {', '.join(map(str, sources))} ...", file=self.log)
-            current, self.last_build = build_and_publish(s.index_dir, sources, self.embedder, s, self.progress, current)
-            for error in self.last_build.errors:
-                print(f"warning: skipped {error}", file=self.log)
-        self._index = current
-        self._retriever = Retriever(current, self.embedder, s.candidates, s.fusion, s.dense_weight, s.rrf_k)
+        self._index, self.last_build = index, report
+        self._retriever = Retriever(index, self.embedder, s.candidates, s.fusion, s.dense_weight, s.rrf_k)
         self._backends.clear()
-        return current
 
     def backend(self, name: str | None = None) -> backends.Backend:
         name = name or self.settings.backend

@@ -13,14 +13,14 @@ import sys
 import textwrap
 from pathlib import Path
 
-from . import __version__, backends
+from . import __version__, backends, storage
 from .answers import Answer, Finished, TextDelta
 from .assistant import Assistant, QuestionError, clean_history, clean_question
 from .prompts import PromptError
 from .documents import IngestError
 from .embeddings import ModelError
 from .evaluation.gold import GoldError
-from .index import IndexUnusable
+from .index import IndexUnusable, read_manifest
 from .settings import Settings, SettingsError
 from .storage import IndexLockedError
 
@@ -92,10 +92,11 @@ def _fail(error: Exception, code: int) -> int:
 
 
 def _index(assistant: Assistant, args) -> int:
-    index = assistant.ensure_index(sources=args.paths or None)
-    report = assistant.last_build
+    report = assistant.update_index(sources=args.paths or None)
     if report is None:
-        print(f"the index in {assistant.settings.index_dir} is up to date: {len(index.documents)} documents, {len(index.chunks)} chunks")
+        documents = read_manifest(storage.current_build(assistant.settings.index_dir))["documents"]
+        chunks = sum(d["chunks"] for d in documents.values())
+        print(f"the index in {assistant.settings.index_dir} is up to date: {len(documents)} documents, {chunks} chunks")
         return OK
     print(
         f"indexed {report.documents} documents into {report.chunks} chunks in {report.seconds:.1f} s "

@@ -75,7 +75,6 @@ def _stat(path: Path) -> tuple[int, int]:
 
 class Index:
     def __init__(self, manifest: dict, chunks: list[dict], vectors: np.ndarray, sentence_vectors: np.ndarray, texts: dict[str, str]):
-        self.folder: Path | None = None  # the build folder it was loaded from
         self.manifest = manifest
         self.chunks = chunks
         self.vectors = vectors
@@ -138,7 +137,7 @@ class Index:
         started = time.perf_counter()
         report = BuildReport()
         files = discover(sources)
-        reusable = previous if previous is not None and previous.compatible(settings, embedder) else None
+        reusable = previous if previous is not None and compatible(previous.manifest, settings, embedder) else None
 
         kept: dict[str, tuple[dict, list[dict], np.ndarray, np.ndarray, str]] = {}
         fresh: dict[str, tuple[dict, list]] = {}
@@ -273,32 +272,6 @@ class Index:
             self.texts[name],
         )
 
-    def compatible(self, settings: Settings, embedder: Embedder) -> bool:
-        """Whether this index's chunks and vectors can be reused under these settings."""
-        m = self.manifest
-        return (
-            m.get("format") == FORMAT_VERSION
-            and m["model"]["sha256"] == embedder.fingerprint
-            and m["chunking"] == settings.chunking()
-        )
-
-    def is_current(self, sources: list[Path], settings: Settings, embedder: Embedder) -> bool:
-        """Whether this index was built from exactly these files, with these settings."""
-        n = len(self.chunks)
-        if not self.compatible(settings, embedder) or dense_kind(self.manifest.get("faiss_index", "flat"), n) != dense_kind(settings.faiss_index, n):
-            return False
-        try:
-            files = discover(sources)
-        except (FileNotFoundError, IngestError):
-            return True  # nothing better can be built; keep serving what we have
-        if {name for _, name in files} != set(self.documents):
-            return False
-        for path, name in files:
-            doc = self.documents[name]
-            if (doc["size"], doc["mtime_ns"]) != _stat(path) and doc["sha256"] != sha256_file(path):
-                return False
-        return True
-
     def _make_dense(self, kind: str):
         import faiss
 
@@ -347,12 +320,7 @@ class Index:
         import faiss
 
         rebuild = "rebuild it with `citeqa index`"
-        try:
-            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError) as e:
-            raise IndexUnusable(f"{folder}/manifest.json is missing or unreadable ({e}); {rebuild}") from None
-        if manifest.get("format") != FORMAT_VERSION:
-            raise IndexUnusable(f"{folder} was built by another version of citeqa; {rebuild}")
+        manifest = read_manifest(folder)
         if verify:
             for rel, digest in manifest.get("files", {}).items():
                 path = folder / rel
@@ -366,7 +334,6 @@ class Index:
                 with open(folder / doc["text_file"], encoding="utf-8", newline="") as f:
                     texts[name] = f.read()
             index = cls.__new__(cls)
-            index.folder = folder
             index.manifest = manifest
             index.chunks = chunks
             # Memory-mapped: a query touches a few dozen rows, so the rest need not be read or resident
@@ -383,22 +350,58 @@ class Index:
         return index
 
 
+def read_manifest(folder: Path) -> dict:
+    """A build's manifest alone: enough to tell whether the build is current, without loading it."""
+    rebuild = "rebuild it with `citeqa index`"
+    try:
+        manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as e:
+        raise IndexUnusable(f"{folder}/manifest.json is missing or unreadable ({e}); {rebuild}") from None
+    if manifest.get("format") != FORMAT_VERSION:
+        raise IndexUnusable(f"{folder} was built by another version of citeqa; {rebuild}")
+    return manifest
+
+
+def compatible(manifest: dict, settings: Settings, embedder: Embedder) -> bool:
+    """Whether an index's chunks and vectors can be reused under these settings."""
+    return (
+        manifest.get("format") == FORMAT_VERSION
+        and manifest["model"]["sha256"] == embedder.fingerprint
+        and manifest["chunking"] == settings.chunking()
+    )
+
+
+def is_current(manifest: dict, sources: list[Path], settings: Settings, embedder: Embedder) -> bool:
+    """Whether the index with this manifest was built from exactly these files, with these settings."""
+    n = sum(doc["chunks"] for doc in manifest["documents"].values())
+    if not compatible(manifest, settings, embedder) or dense_kind(manifest.get("faiss_index", "flat"), n) != dense_kind(settings.faiss_index, n):
+        return False
+    try:
+        files = discover(sources)
+    except (FileNotFoundError, IngestError):
+        return True  # nothing better can be built; keep serving what we have
+    documents = manifest["documents"]
+    if {name for _, name in files} != set(documents):
+        return False
+    for path, name in files:
+        doc = documents[name]
+        if (doc["size"], doc["mtime_ns"]) != _stat(path) and doc["sha256"] != sha256_file(path):
+            return False
+    return True
+
+
 def open_current(index_dir: Path) -> Index | None:
     build = storage.current_build(index_dir)
     return Index.load(build) if build else None
 
 
 def build_and_publish(
-    index_dir: Path, sources: list[Path], embedder: Embedder, settings: Settings, progress: bool = True, current: Index | None = None
+    index_dir: Path, sources: list[Path], embedder: Embedder, settings: Settings, progress: bool = True
 ) -> tuple[Index, BuildReport]:
-    """Build incrementally from the current index and make the result current, atomically.
-
-    `current` is the index the caller already loaded; it is reused unless another process published
-    a newer one meanwhile (loading 100k chunks again cost 5 s)."""
+    """Build incrementally from the current index and make the result current, atomically."""
     with storage.lock(index_dir):
         try:
-            build = storage.current_build(index_dir)
-            previous = current if current is not None and build is not None and current.folder == build else open_current(index_dir)
+            previous = open_current(index_dir)
         except IndexUnusable:
             previous = None  # a damaged index is rebuilt from scratch
         index, report = Index.build(sources, embedder, settings, previous, progress)

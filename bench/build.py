@@ -27,12 +27,9 @@ def child(source: Path, index_dir: Path) -> None:
 
     # What `citeqa index` does: nothing when nothing changed, else an incremental build.
     t = time.perf_counter()
-    assistant = Assistant(Settings.from_env(index_dir=index_dir, sources=[source]))
-    index = assistant.ensure_index()
-    r = assistant.last_build
+    r = Assistant(Settings.from_env(index_dir=index_dir, sources=[source])).update_index()
     if r is None:
-        print(json.dumps({"documents": len(index.documents), "chunks": len(index.chunks), "embedded": 0,
-                          "seconds": time.perf_counter() - t, "stages": {}}))
+        print(json.dumps({"documents": None, "chunks": None, "embedded": 0, "seconds": time.perf_counter() - t, "stages": {}}))
         return
     print(json.dumps({"documents": r.documents, "chunks": r.chunks, "embedded": len(r.embedded), "seconds": r.seconds, "stages": r.stages}))
 

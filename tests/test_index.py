@@ -6,7 +6,7 @@ import pytest
 
 from app import storage
 from app.assistant import Assistant
-from app.index import Index, IndexUnusable, build_and_publish, open_current
+from app.index import Index, IndexUnusable, build_and_publish, is_current, open_current
 from app.settings import Settings
 
 
@@ -116,9 +116,9 @@ def test_an_index_built_by_another_chunking_pipeline_is_stale(tmp_path, embedder
     folder = tmp_path / "index"
     settings = Settings(index_dir=folder, sources=[small_collection])
     build(folder, embedder, small_collection)
-    assert open_current(folder).is_current([small_collection], settings, embedder)
+    assert is_current(open_current(folder).manifest, [small_collection], settings, embedder)
     monkeypatch.setattr("app.chunking.PIPELINE_VERSION", 999)
-    assert not open_current(folder).is_current([small_collection], settings, embedder)
+    assert not is_current(open_current(folder).manifest, [small_collection], settings, embedder)
 
 
 def test_auto_switches_to_hnsw_above_the_limit_and_finds_the_same_passages(tmp_path, embedder, small_collection, monkeypatch):
@@ -141,8 +141,8 @@ def test_auto_switches_to_hnsw_above_the_limit_and_finds_the_same_passages(tmp_p
 def test_auto_is_not_stale_against_the_kind_it_resolves_to(tmp_path, embedder, small_collection):
     folder = tmp_path / "index"
     index, _ = build(folder, embedder, small_collection)
-    assert index.is_current([small_collection], Settings(faiss_index="flat"), embedder)
-    assert not index.is_current([small_collection], Settings(faiss_index="hnsw"), embedder)
+    assert is_current(index.manifest, [small_collection], Settings(faiss_index="flat"), embedder)
+    assert not is_current(index.manifest, [small_collection], Settings(faiss_index="hnsw"), embedder)
 
 
 def test_citeqa_index_leaves_an_unchanged_index_alone(tmp_path, small_collection):
