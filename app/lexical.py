@@ -38,7 +38,7 @@ def words(text: str) -> list[str]:
     """Content words, folded, with hyphens dropped: `e-commerce` and `ecommerce` are one word."""
     out = []
     for token in _TOKEN.findall(fold(text)):
-        if not token.isalnum():  # the few with a hyphen or an apostrophe (5x faster than always rewriting)
+        if not token.isalnum():  # only the few with a hyphen or an apostrophe: rewriting every token was most of the time
             token = _JOINERS.sub("", _POSSESSIVE.sub("", token))
         if token and token not in STOPWORDS:
             out.append(token)

@@ -35,10 +35,14 @@ class Retrieved:
 
 def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
     """The rows of the n highest scores, best first, ties by row: a partial sort (a full one of 100k scores cost 5 ms)."""
+    if n <= 0:
+        return np.zeros(0, dtype=np.int64)
     if n >= len(scores):
         return np.lexsort((np.arange(len(scores)), -scores))
-    part = np.argpartition(-scores, n - 1)[:n]
-    return part[np.lexsort((part, -scores[part]))]
+    nth = -np.partition(-scores, n - 1)[n - 1]  # the n-th highest score
+    above = np.flatnonzero(scores > nth)
+    rows = np.concatenate([above, np.flatnonzero(scores == nth)[: n - len(above)]])  # ties at the cut: lowest rows
+    return rows[np.lexsort((rows, -scores[rows]))]
 
 
 class Retriever:

@@ -36,3 +36,16 @@ def test_passages_come_best_first_and_unique(assistant):
     scores = [p.score for p in passages]
     assert scores == sorted(scores, reverse=True)
     assert len({p.passage_id for p in passages}) == 5
+
+
+def test_top_rows_is_a_full_sort_cut_short_ties_broken_by_row():
+    import numpy as np
+
+    from app.retrieval import top_rows
+
+    rng = np.random.default_rng(7)
+    for size in (1, 5, 40, 5000):
+        scores = rng.integers(0, 6, size).astype(np.float32)  # many ties
+        for n in (1, 3, 30, size, size + 10):
+            assert list(top_rows(scores, n)) == list(np.argsort(-scores, kind="stable")[:n])
+    assert len(top_rows(np.ones(4, dtype=np.float32), 0)) == 0
