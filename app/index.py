@@ -93,6 +93,10 @@ class Index:
     def dense_search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         if not self.chunks:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        import faiss
+
+        # OpenMP's thread count is per calling thread: a server's request threads start at every core.
+        faiss.omp_set_num_threads(1)
         scores, ids = self._dense.search(query.reshape(1, -1), min(n, len(self.chunks)))
         keep = ids[0] >= 0
         return scores[0][keep], ids[0][keep]
