@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 RESULTS = Path("bench/results")
+STAGES = ("embed_query", "dense_search", "bm25", "fusion", "answer", "total")
 
 
 def pct(values: list[float], p: float) -> float:
@@ -79,3 +80,24 @@ def memory_mb(pid: int) -> dict[str, float]:
     """A process's resident memory now and at its peak (Linux /proc)."""
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines() if ":" in line)
     return {"rss_mb": round(int(status["VmRSS"].split()[0]) / 1024), "peak_rss_mb": round(int(status["VmHWM"].split()[0]) / 1024)}
+
+
+def seed_index(index_dir: Path):
+    """The index of seeds/, built in `index_dir` (extractive settings, no LLM loaded)."""
+    from app.assistant import Assistant
+    from app.settings import Settings
+
+    return Assistant(Settings(index_dir=index_dir, sources=[Path("seeds")], backend="extractive"), progress=False).ensure_index()
+
+
+def stage_latencies(assistant, questions: list[str], repeat: int) -> dict[str, dict[str, float]]:
+    """Warm per-stage latency of extractive answers: one pass to warm up, then `repeat` timed passes."""
+    for q in questions:
+        assistant.ask(q)
+    stages: dict[str, list[float]] = {s: [] for s in STAGES}
+    for _ in range(repeat):
+        for q in questions:
+            for stage, ms in assistant.ask(q).timings_ms.items():
+                if stage in stages:
+                    stages[stage].append(ms)
+    return {s: summary(v) for s, v in stages.items()}

@@ -1,6 +1,6 @@
 """Embedding throughput: float32 vs bfloat16, batch sizes, and how far bfloat16 vectors drift.
 
-    .venv/bin/python bench/embedding.py [--out bench/results/embedding.json]
+    .venv/bin/python bench/embedding.py        # writes bench/results/embedding.json
 
 Texts are the seed index's chunks (about 180 cl100k tokens) and sentences, so the lengths are real.
 """
@@ -8,16 +8,14 @@ Texts are the seed index's chunks (about 180 cl100k tokens) and sentences, so th
 from __future__ import annotations
 
 import argparse
-import json
 import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from app.assistant import Assistant
 from app.embeddings import Embedder, native_bfloat16
-from app.settings import Settings
+from common import seed_index, write
 
 
 def throughput(embedder: Embedder, texts: list[str]) -> tuple[float, np.ndarray]:
@@ -27,14 +25,11 @@ def throughput(embedder: Embedder, texts: list[str]) -> tuple[float, np.ndarray]
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--out", type=Path, default=Path("bench/results/embedding.json"))
-    args = ap.parse_args()
+    argparse.ArgumentParser(description=__doc__).parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        a = Assistant(Settings(index_dir=Path(tmp), sources=[Path("seeds")], backend="extractive"), progress=False)
-        a.ensure_index()
-    chunks = [c["index_text"] for c in a.index.chunks]
-    sentences = [s[2] for c in a.index.chunks for s in c["sentences"]]
+        index = seed_index(Path(tmp))
+    chunks = [c["index_text"] for c in index.chunks]
+    sentences = [s[2] for c in index.chunks for s in c["sentences"]]
     print(f"native bfloat16 on this CPU: {native_bfloat16()}; {len(chunks)} chunks, {len(sentences)} sentences")
     print(f"{'precision':<10}{'batch':>6}{'chunks/s':>10}{'sentences/s':>13}{'min cos vs fp32':>17}")
     rows, reference = [], None
@@ -51,8 +46,7 @@ def main() -> None:
             rows.append({"precision": precision, "batch_size": batch, "chunks_per_s": round(c_rate, 1),
                          "sentences_per_s": round(s_rate, 1), "min_cosine_vs_float32": round(drift, 6)})
             print(f"{precision:<10}{batch:>6}{c_rate:>10.1f}{s_rate:>13.1f}{drift:>17.6f}", flush=True)
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps({"native_bfloat16": native_bfloat16(), "rows": rows}, indent=1))
+    write("embedding", {"native_bfloat16": native_bfloat16(), "rows": rows})
 
 
 if __name__ == "__main__":

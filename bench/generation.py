@@ -18,21 +18,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from app.assistant import Assistant
 from app.backends.generators import Options
 from app.backends.local import LocalLlama
 from app.prompts import Prompts
 from app.settings import Settings
-from common import write
+from common import seed_index, write
 
 QUESTIONS = ["Summarise what these passages say about e-commerce negotiations.", "What do these passages recommend, point by point?",
              "Which organisations are named in these passages, and what did each do?", "What problems do these passages describe?",
              "List every number in these passages and what it counts.", "What happened at the meetings described here?"]
-
-
-def seed_chunks() -> list[dict]:
-    with tempfile.TemporaryDirectory() as tmp:
-        return Assistant(Settings(index_dir=Path(tmp), sources=[Path("seeds")], backend="extractive"), progress=False).ensure_index().chunks
 
 
 def passages(chunks: list[dict], budget: int, counter, start: int) -> str:
@@ -66,7 +60,8 @@ def main() -> None:
     settings = Settings.from_env(llm_model=args.model)
     prompts = Prompts(settings.prompts_dir)
     system = prompts.render("system", refusal=prompts.refusal())
-    chunks = seed_chunks()
+    with tempfile.TemporaryDirectory() as tmp:
+        chunks = seed_index(Path(tmp)).chunks
     rows = []
     print(f"{args.model}: system prompt + passages + question; answers cut at 96 tokens; median of {args.reps}")
     print(f"{'threads':>7} {'prompt':<6} {'tokens':>6} {'KV prefix':<9} {'first token ms':>15} {'tokens/s':>9}")

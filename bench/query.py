@@ -21,23 +21,13 @@ import httpx
 
 from app.assistant import Assistant
 from app.settings import Settings
-from common import gold_questions, memory_mb, serve, summary, write
-
-STAGES = ("embed_query", "dense_search", "bm25", "fusion", "answer", "total")
+from common import STAGES, gold_questions, memory_mb, seed_index, serve, stage_latencies, summary, write
 
 
 def in_process(index_dir: Path, questions: list[str], repeat: int) -> tuple[dict, int]:
     a = Assistant(Settings.from_env(index_dir=index_dir, backend="extractive"), progress=False)
     index = a.ensure_index()
-    for q in questions:
-        a.ask(q)
-    stages: dict[str, list[float]] = {s: [] for s in STAGES}
-    for _ in range(repeat):
-        for q in questions:
-            for stage, ms in a.ask(q).timings_ms.items():
-                if stage in stages:
-                    stages[stage].append(ms)
-    return {s: summary(v) for s, v in stages.items()}, len(index.chunks)
+    return stage_latencies(a, questions, repeat), len(index.chunks)
 
 
 def over_http(index_dir: Path, questions: list[str], repeat: int) -> tuple[dict, dict]:
@@ -73,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = args.index or Path(tmp) / "index"
         if args.index is None:
-            Assistant(Settings(index_dir=index_dir, sources=[Path("seeds")], backend="extractive"), progress=False).ensure_index()
+            seed_index(index_dir)
         local, chunks = in_process(index_dir, questions, args.repeat)
         http, memory = over_http(index_dir, questions, args.repeat)
     print(f"{args.name}: {chunks} chunks, {len(questions)} questions x {args.repeat}, warm, one at a time")

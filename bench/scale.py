@@ -21,9 +21,7 @@ from app.assistant import Assistant
 from app.embeddings import Embedder
 from app.index import Index, open_current
 from app.settings import Settings
-from common import gold_questions, summary, write
-
-STAGES = ("embed_query", "dense_search", "bm25", "fusion", "answer", "total")
+from common import STAGES, gold_questions, stage_latencies, write
 
 
 def sub_collection(large: Index, collection: Path, size: int, folder: Path) -> int:
@@ -64,15 +62,7 @@ def main() -> None:
                 storage.publish(settings.index_dir, build)
                 a = Assistant(settings, embedder=embedder, progress=False)
                 a.ensure_index()
-                for q in questions:
-                    a.ask(q)
-                stages: dict[str, list[float]] = {s: [] for s in STAGES}
-                for _ in range(args.repeat):
-                    for q in questions:
-                        for stage, ms in a.ask(q).timings_ms.items():
-                            if stage in stages:
-                                stages[stage].append(ms)
-                row = {"chunks": len(index.chunks), "dense": kind, "latency_ms": {s: summary(v) for s, v in stages.items()}}
+                row = {"chunks": len(index.chunks), "dense": kind, "latency_ms": stage_latencies(a, questions, args.repeat)}
                 rows.append(row)
                 print(f"{row['chunks']:>8} {kind:<6}" + "".join(f"{row['latency_ms'][s]['p50']:>18.2f}" for s in STAGES), flush=True)
     write("scale", {"questions": len(questions), "repeat": args.repeat, "rows": rows})

@@ -19,9 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from app.assistant import Assistant
-from app.settings import Settings
-from common import gold_questions, serve, summary, write
+from common import gold_questions, seed_index, serve, summary, write
 
 
 async def level(base: str, kind: str, concurrency: int, requests: int, questions: list[str]) -> dict:
@@ -65,7 +63,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         index_dir = args.index or Path(tmp) / "index"
         if args.index is None:
-            Assistant(Settings(index_dir=index_dir, sources=[Path("seeds")], backend="extractive"), progress=False).ensure_index()
+            seed_index(index_dir)
         with serve(index_dir, Path(tmp), backend="extractive") as (base, _):
             asyncio.run(level(base, "answer", 4, 40, questions))  # warm up
             print(f"{args.name}: {'kind':<8}{'conc':>5}{'req/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'failed':>8}")

@@ -1,7 +1,6 @@
 import json
 import re
 from collections import Counter
-from pathlib import Path
 
 import pytest
 
