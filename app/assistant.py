@@ -83,7 +83,8 @@ class Assistant:
             return None
         what = "building" if manifest is None else "updating"
         print(f"{what} the index in {s.index_dir} from {', '.join(map(str, sources))} ...", file=self.log)
-        self._use(*build_and_publish(s.index_dir, sources, self.embedder, s, self.progress))
+        loaded = None if rebuild else self._index
+        self._use(*build_and_publish(s.index_dir, sources, self.embedder, s, self.progress, loaded))
         for error in self.last_build.errors:
             print(f"warning: skipped {error}", file=self.log)
         return self.last_build
@@ -91,6 +92,9 @@ class Assistant:
     def ensure_index(self, sources: list[Path] | None = None) -> Index:
         """Open the index, building it first (incrementally) if it is missing or stale."""
         if self.update_index(sources) is None:
+            if self._index is not None and self._index.folder == storage.current_build(self.settings.index_dir):
+                self.last_build = None  # what is in memory is current: nothing to read again
+                return self._index
             try:
                 self._use(open_current(self.settings.index_dir), None)
             except IndexUnusable as e:  # the manifest was fine but a file is damaged

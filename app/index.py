@@ -75,6 +75,7 @@ def _stat(path: Path) -> tuple[int, int]:
 
 class Index:
     def __init__(self, manifest: dict, chunks: list[dict], vectors: np.ndarray, sentence_vectors: np.ndarray, texts: dict[str, str]):
+        self.folder: Path | None = None  # the build folder it was saved to or loaded from
         self.manifest = manifest
         self.chunks = chunks
         self.vectors = vectors
@@ -95,7 +96,8 @@ class Index:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         import faiss
 
-        # OpenMP's thread count is per calling thread: a server's request threads start at every core.
+        # One thread: a single query on two was measured up to 55x slower at 10k vectors. Set here,
+        # where the search runs, because OpenMP's thread count is per calling thread.
         faiss.omp_set_num_threads(1)
         scores, ids = self._dense.search(query.reshape(1, -1), min(n, len(self.chunks)))
         keep = ids[0] >= 0
@@ -285,12 +287,10 @@ class Index:
             index.hnsw.efSearch = HNSW_EF_SEARCH
         else:
             index = faiss.IndexFlatIP(dim)
-        # Adding to HNSW runs in parallel; but one query is fastest on one thread (OpenMP's default
-        # of two was measured up to 55x slower at 10k vectors), and queries are what the index serves.
+        # Adding to HNSW runs in parallel on every core; dense_search sets one thread for a query.
         faiss.omp_set_num_threads(os.cpu_count() or 1)
         if len(self.vectors):
             index.add(self.vectors)
-        faiss.omp_set_num_threads(1)
         return index
 
     # ---- disk ----------------------------------------------------------------------------
@@ -338,6 +338,7 @@ class Index:
                 with open(folder / doc["text_file"], encoding="utf-8", newline="") as f:
                     texts[name] = f.read()
             index = cls.__new__(cls)
+            index.folder = folder
             index.manifest = manifest
             index.chunks = chunks
             # Memory-mapped: a query touches a few dozen rows, so the rest need not be read or resident
@@ -346,7 +347,6 @@ class Index:
             index.sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
             index.texts = texts
             index.by_id = {c["id"]: i for i, c in enumerate(chunks)}
-            faiss.omp_set_num_threads(1)
             index._dense = faiss.read_index(str(folder / "dense.faiss"))
             index._bm25 = bm25s.BM25.load(str(folder / "bm25")) if chunks else None
         except (OSError, ValueError, KeyError, RuntimeError) as e:
@@ -400,12 +400,16 @@ def open_current(index_dir: Path) -> Index | None:
 
 
 def build_and_publish(
-    index_dir: Path, sources: list[Path], embedder: Embedder, settings: Settings, progress: bool = True
+    index_dir: Path, sources: list[Path], embedder: Embedder, settings: Settings, progress: bool = True, loaded: Index | None = None
 ) -> tuple[Index, BuildReport]:
-    """Build incrementally from the current index and make the result current, atomically."""
+    """Build incrementally from the current index and make the result current, atomically.
+
+    `loaded` is an index the caller holds in memory; it is reused if it is still the current build
+    (a server adding an upload to 100k chunks would otherwise read 1.45 GB again)."""
     with storage.lock(index_dir):
         try:
-            previous = open_current(index_dir)
+            current = storage.current_build(index_dir)
+            previous = loaded if loaded is not None and current is not None and loaded.folder == current else open_current(index_dir)
         except IndexUnusable:
             previous = None  # a damaged index is rebuilt from scratch
         index, report = Index.build(sources, embedder, settings, previous, progress)
@@ -416,7 +420,7 @@ def build_and_publish(
         folder = storage.new_build_dir(index_dir)
         try:
             index.save(folder)
-            storage.publish(index_dir, folder)
+            index.folder = storage.publish(index_dir, folder).resolve()
         except BaseException:
             storage.discard(folder)
             raise
