@@ -19,6 +19,7 @@ from .settings import Settings
 
 DEFAULT_SOURCES = [Path("seeds")]
 MAX_QUESTION_CHARS = 2000
+_REFUSAL_START = "The collection does not answer"
 _REFERRING = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|the same)\b", re.I)
 
 
@@ -45,6 +46,17 @@ def clean_history(history: list[dict] | None) -> list[dict[str, str]]:
             raise QuestionError(f"history[{i}] must be {{\"role\": \"user\" or \"assistant\", \"content\": text}}")
         out.append({"role": m["role"], "content": m["content"][:MAX_QUESTION_CHARS]})
     return out
+
+
+def conversation_context(history: list[dict[str, str]], turns: int = 2) -> str:
+    """What the last turns of a conversation were about, as text to search with (refusals and markers left out)."""
+    parts = []
+    for m in history[-2 * turns :]:
+        text = re.sub(r"\[\d+\]", "", m["content"])
+        if m["role"] == "assistant" and text.startswith(_REFUSAL_START):
+            continue
+        parts.append(text[:500])
+    return " ".join(" ".join(parts).split())
 
 
 class Assistant:
@@ -105,7 +117,7 @@ class Assistant:
     def _use(self, index: Index, report: BuildReport | None) -> None:
         s = self.settings
         self._index, self.last_build = index, report
-        self._retriever = Retriever(index, self.embedder, s.candidates, s.fusion, s.dense_weight, s.rrf_k)
+        self._retriever = Retriever(index, self.embedder, s.candidates, s.fusion, s.dense_weight, s.rrf_k, s.context_weight)
         self._backends.clear()
 
     def backend(self, name: str | None = None) -> backends.Backend:
@@ -140,9 +152,9 @@ class Assistant:
             return f"{question} ({clean_question(previous)})"
         return question
 
-    def retrieve(self, question: str, k: int | None = None) -> Retrieved:
+    def retrieve(self, question: str, k: int | None = None, history: list[dict[str, str]] | None = None) -> Retrieved:
         self.index  # noqa: B018  (opens or builds the index)
-        return self._retriever.search(question, k or self.settings.top_k)
+        return self._retriever.search(question, k or self.settings.top_k, conversation_context(history or []))
 
     def ask(self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None) -> Answer:
         for event in self.stream(question, history, k, backend):
@@ -170,7 +182,7 @@ class Assistant:
         standalone = self.standalone(question, history, chosen) if history else question
         if history:
             timings["rewrite"] = (time.perf_counter() - t) * 1000
-        retrieved = self.retrieve(standalone, k)
+        retrieved = self.retrieve(standalone, k, history)
         timings.update(retrieved.timings_ms)
         yield PassagesFound(retrieved.passages, standalone if history else None)
 

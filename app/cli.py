@@ -19,6 +19,7 @@ from .assistant import Assistant, QuestionError, clean_history, clean_question
 from .prompts import PromptError
 from .documents import IngestError
 from .embeddings import ModelError
+from .evaluation import collections
 from .evaluation.gold import GoldError
 from .index import IndexUnusable, read_manifest
 from .settings import Settings, SettingsError
@@ -61,9 +62,10 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--backend", help="backend to evaluate (default: $CITEQA_BACKEND or local)")
     ev.add_argument("-k", "--k", dest="k", type=int, help="passages to retrieve (default: 5)")
     ev.add_argument("--subset", help="a tag (e.g. ci, multi-turn, unanswerable) or comma-separated case ids")
-    ev.add_argument("--gold", type=Path, default=Path("eval/gold.jsonl"))
-    ev.add_argument("--out", type=Path, help="report folder (default: eval/reports/<backend>)")
-    ev.add_argument("--baseline", type=Path, default=Path("eval/baseline.json"))
+    ev.add_argument("--collection", default="seeds", help=f"which gold collection (default: seeds); one of {', '.join(collections.COLLECTIONS)}")
+    ev.add_argument("--gold", type=Path, help="gold file (default: eval/<collection>/gold.jsonl)")
+    ev.add_argument("--out", type=Path, help="report folder (default: eval/reports/<collection>-<backend>)")
+    ev.add_argument("--baseline", type=Path, help="baseline file (default: eval/<collection>/baseline.json)")
     ev.add_argument("--check", action="store_true", help="exit 1 if a metric fell below the baseline by more than its tolerance")
     ev.add_argument("--update-baseline", action="store_true", help="record this run as the baseline")
     ev.add_argument("--tolerance", type=float, help="how far a metric may fall (default: the baseline's own)")
@@ -73,10 +75,16 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
-        settings = Settings.from_env(index_dir=args.index_dir)
+        overrides = {"index_dir": args.index_dir}
+        if args.command == "eval":
+            # A collection other than the seeds has its own index, built from its own documents.
+            c = collections.get(args.collection)
+            if c.name != "seeds":
+                overrides = {"index_dir": args.index_dir or c.index_dir, "sources": list(c.sources)}
+        settings = Settings.from_env(**overrides)
         assistant = Assistant(settings, progress=not args.quiet)
         return {"index": _index, "ask": _ask, "show": _show, "docs": _docs, "eval": _eval, "serve": _serve}[args.command](assistant, args)
-    except (SettingsError, QuestionError, backends.UnknownBackend, FileNotFoundError) as e:
+    except (SettingsError, QuestionError, backends.UnknownBackend, collections.UnknownCollection, FileNotFoundError) as e:
         return _fail(e, BAD_INPUT)
     except (IngestError, GoldError) as e:
         return _fail(e, BAD_INPUT)
@@ -262,20 +270,22 @@ def _eval(assistant: Assistant, args) -> int:
     backends.check(backend)
     if args.k is not None and args.k < 1:
         raise QuestionError(f"-k {args.k}: ask for at least 1 passage")
+    collection = collections.get(args.collection)
+    gold_file, baseline_file = args.gold or collection.gold, args.baseline or collection.baseline
     index = assistant.index
-    cases = gold.select(gold.load(args.gold, index.texts), args.subset)
+    cases = gold.select(gold.load(gold_file, index.texts), args.subset)
     key = backend + (f":{args.subset}" if args.subset else "")
     config = {
-        "backend": backend, "subset": args.subset, "k": args.k or assistant.settings.top_k, "cases": len(cases),
+        "collection": collection.name, "backend": backend, "subset": args.subset, "k": args.k or assistant.settings.top_k, "cases": len(cases),
         **assistant.settings.chunking(), "fusion": assistant.settings.fusion, "dense_weight": assistant.settings.dense_weight,
         "evidence_tokens": assistant.settings.evidence_tokens,
         **({"llm_model": assistant.settings.llm_model} if backend == "local" else {}),
     }
     results = evaluate(assistant, cases, backend=backend, k=args.k, progress=not args.quiet)
     summary = report.summarise(results)
-    paths = report.write(args.out or Path("eval/reports") / key.replace(":", "-"), summary, results, config)
+    paths = report.write(args.out or Path("eval/reports") / f"{collection.name}-{key.replace(':', '-')}", summary, results, config)
     m = summary["metrics"]
-    print(f"{key}: {len(results)} questions, {sum(r.passed for r in results)} passed")
+    print(f"{collection.name} {key}: {len(results)} questions, {sum(r.passed for r in results)} passed")
     for name in report.METRICS:
         ci = m[name]["ci95"]
         print(f"  {name:<26}{report._fmt(m[name]['value']):>7}   95% CI {report._ci(ci)}")
@@ -283,20 +293,20 @@ def _eval(assistant: Assistant, args) -> int:
         print(f"  latency {stage:<18} p50 {v['p50']:8.1f} ms   p95 {v['p95']:8.1f} ms")
     print(f"reports: {paths['markdown']}, {paths['html']}, {paths['json']}")
 
-    baselines = json.loads(args.baseline.read_text(encoding="utf-8")) if args.baseline.is_file() else {}
+    baselines = json.loads(baseline_file.read_text(encoding="utf-8")) if baseline_file.is_file() else {}
     if args.update_baseline:
         entry = report.baseline_entry(summary, results, config)
         entry["tolerance"] = args.tolerance if args.tolerance is not None else baselines.get(key, {}).get("tolerance", 0.02 if backend == "extractive" else 0.05)
         baselines[key] = entry
-        args.baseline.write_text(json.dumps(baselines, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"baseline for {key} written to {args.baseline}")
+        baseline_file.write_text(json.dumps(baselines, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        print(f"baseline for {key} written to {baseline_file}")
     if args.check:
         if key not in baselines:
-            return _fail(f"{args.baseline} has no baseline for {key}; record one with --update-baseline", BAD_INPUT)
+            return _fail(f"{baseline_file} has no baseline for {key}; record one with --update-baseline", BAD_INPUT)
         tolerance = args.tolerance if args.tolerance is not None else baselines[key].get("tolerance", 0.02)
         problems = report.check(summary, results, baselines[key], tolerance)
         if problems:
-            print(f"REGRESSION against {args.baseline} [{key}]:", file=sys.stderr)
+            print(f"REGRESSION against {baseline_file} [{key}]:", file=sys.stderr)
             for p in problems:
                 print(f"  {p}", file=sys.stderr)
             return PARTIAL

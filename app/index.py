@@ -264,7 +264,10 @@ class Index:
         return rows
 
     def chunks_of(self, doc: str) -> list[dict]:
-        return [self.chunks[i] for i in self._rows_by_doc.get(doc, [])]
+        return [self.chunks[i] for i in self.doc_rows(doc)]
+
+    def doc_rows(self, doc: str) -> list[int]:
+        return self._rows_by_doc.get(doc, [])
 
     def _document_parts(self, name: str, **update) -> tuple[dict, list[dict], np.ndarray, np.ndarray, str]:
         rows = self._rows_by_doc[name]

@@ -46,19 +46,57 @@ def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
 
 
 class Retriever:
-    def __init__(self, index: Index, embedder: Embedder, candidates: int = 30, fusion: str = "convex", dense_weight: float = 0.5, rrf_k: int = 60):
+    def __init__(
+        self, index: Index, embedder: Embedder, candidates: int = 30, fusion: str = "convex", dense_weight: float = 0.5, rrf_k: int = 60,
+        context_weight: float = 0.6,
+    ):
         self.index = index
         self.embedder = embedder
         self.candidates = candidates
         self.fusion = fusion
         self.dense_weight = dense_weight
         self.rrf_k = rrf_k
+        self.context_weight = context_weight
 
-    def search(self, question: str, k: int) -> Retrieved:
+    def search(self, question: str, k: int, context: str = "") -> Retrieved:
+        """The k best passages for `question`; `context` (the conversation so far) favours the documents it is about."""
         timings = {}
         t = time.perf_counter()
-        query = self.embedder.encode([question])[0]
+        query, *about = self.embedder.encode([question, context] if context else [question])
         timings["embed_query"] = (time.perf_counter() - t) * 1000
+        fused, dense_of, bm25_of, terms = self._fuse(question, query, timings)
+        if about:
+            # A follow-up is about what the conversation was about: the documents that the
+            # conversation's own words find best get a share of the score, and their passages
+            # are candidates even when the question's words alone would not find them.
+            t = time.perf_counter()
+            prior, _, _, _ = self._fuse(context, about[0], {})
+            top = max(prior.values(), default=0.0) or 1.0
+            doc_score: dict[str, float] = {}
+            for r, v in prior.items():
+                doc = self.index.chunks[r]["doc"]
+                doc_score[doc] = max(doc_score.get(doc, 0.0), v / top)
+            focus = sorted(doc_score, key=lambda d: -doc_score[d])[:2]
+            extra = [r for d in focus for r in self.index.doc_rows(d) if r not in fused]
+            if extra:
+                more_dense = (self.index.vectors[extra] @ query).tolist()
+                bm25_all = self.index.bm25_scores(terms)
+                top_bm25 = max(bm25_of.values(), default=0.0) or 1.0
+                for r, d in zip(extra, more_dense):
+                    dense_of[r], bm25_of[r] = d, float(bm25_all[r])
+                    fused[r] = self.dense_weight * d + (1 - self.dense_weight) * min(1.0, bm25_of[r] / top_bm25)
+            for r in fused:
+                fused[r] += self.context_weight * doc_score.get(self.index.chunks[r]["doc"], 0.0)
+            timings["context"] = (time.perf_counter() - t) * 1000
+        t = time.perf_counter()
+        best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
+        hits = [Hit(row, fused[row], dense_of[row], bm25_of[row]) for row in best]
+        passages = [self._passage(h) for h in hits]
+        timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
+        return Retrieved(question, query, terms, hits, passages, timings)
+
+    def _fuse(self, question: str, query: np.ndarray, timings: dict[str, float]):
+        """Dense and BM25 candidates of one query, with their fused scores."""
 
         t = time.perf_counter()
         dense_scores, dense_rows = self.index.dense_search(query, self.candidates)
@@ -84,11 +122,8 @@ class Retriever:
         else:  # convex: cosine and BM25 relative to the best BM25 score, weighted
             top_bm25 = max(bm25_of.values(), default=0.0) or 1.0
             fused = {r: self.dense_weight * dense_of[r] + (1 - self.dense_weight) * bm25_of[r] / top_bm25 for r in rows}
-        best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
-        hits = [Hit(row, fused[row], dense_of[row], bm25_of[row]) for row in best]
-        passages = [self._passage(h) for h in hits]
         timings["fusion"] = (time.perf_counter() - t) * 1000
-        return Retrieved(question, query, terms, hits, passages, timings)
+        return fused, dense_of, bm25_of, terms
 
     def _passage(self, hit: Hit) -> Passage:
         c = self.index.chunks[hit.row]

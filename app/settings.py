@@ -44,6 +44,8 @@ class Settings:
     fusion: str = "convex"
     dense_weight: float = 0.5
     rrf_k: int = 60
+    # A follow-up's passages: this share of the score goes to the documents the conversation was about.
+    context_weight: float = 0.6
     # "auto": exact search up to index.FLAT_LIMIT chunks, HNSW beyond (chosen by bench/faiss_types.py).
     faiss_index: str = "auto"
     # Answering.

@@ -27,7 +27,7 @@ def summary(values: list[float]) -> dict[str, float]:
             "mean": round(sum(values) / len(values), 3) if values else float("nan"), "n": len(values)}
 
 
-def gold_questions(path: Path = Path("eval/gold.jsonl")) -> list[str]:
+def gold_questions(path: Path = Path("eval/seeds/gold.jsonl")) -> list[str]:
     """The gold set's first-turn questions: realistic lengths and vocabulary."""
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return [r["question"] for r in rows if not r.get("history")]

@@ -34,7 +34,7 @@ def main() -> None:
             config = {**BASE, **trial}
             index_dir = Path(tmp) / f"c{config['chunk_tokens']}-o{config['chunk_overlap']}"
             a = Assistant(Settings(index_dir=index_dir, sources=[Path("seeds")], backend="extractive", **config), progress=False, embedder=embedder)
-            results = evaluate(a, gold.load(Path("eval/gold.jsonl"), a.index.texts), backend="extractive", progress=False)
+            results = evaluate(a, gold.load(Path("eval/seeds/gold.jsonl"), a.index.texts), backend="extractive", progress=False)
             metrics = {name: report.METRICS[name](results) for name in SHOWN}
             rows.append({"change": ", ".join(f"{k}={v}" for k, v in trial.items()) or "baseline", "chunks": len(a.index.chunks), **metrics})
             print(f"{rows[-1]['change']:<22}" + "".join(f"{metrics[n]:>8.3f}" for n in SHOWN), flush=True)

@@ -10,7 +10,7 @@ from app.evaluation.score import evaluate
 from conftest import ROOT
 from test_cli import run
 
-GOLD = ROOT / "eval" / "gold.jsonl"
+GOLD = ROOT / "eval" / "seeds" / "gold.jsonl"
 
 
 def test_the_gold_set_covers_what_it_must(assistant):
@@ -67,7 +67,7 @@ def test_gate_passes_on_the_baseline_and_fails_with_a_broken_retriever(seed_inde
     assert "REGRESSION" in broken.stderr and "fact_accuracy fell from" in broken.stderr
     # It names the questions that went from pass to fail: real cases that passed in the baseline.
     named = re.findall(r"^\s+([\w-]+): now fails", broken.stderr, re.M)
-    baseline = json.loads((ROOT / "eval" / "baseline.json").read_text())["extractive"]
+    baseline = json.loads((ROOT / "eval" / "seeds" / "baseline.json").read_text())["extractive"]
     assert named and set(named) <= set(baseline["passed"])
 
 

@@ -98,7 +98,7 @@ def evaluate(assistant: Assistant, cases: list[Case], backend: str | None = None
         # Retrieval, as the answer saw it (a follow-up is searched in its rewritten form).
         query = answer.standalone_question or answer.question
         if case.evidence:
-            top10 = assistant.retrieve(query, max(10, k))
+            top10 = assistant.retrieve(query, max(10, k), case.history)
             relevant = [_overlaps(p.doc, p.start, p.end, case.evidence) for p in top10.passages[:10]]
             r.first_relevant_rank = next((i + 1 for i, hit in enumerate(relevant) if hit), None)
             ideal = sum(_overlaps(c["doc"], c["start"], c["end"], case.evidence) for c in index.chunks)
