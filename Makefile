@@ -25,11 +25,14 @@ browser:
 serve: install
 	HF_HUB_OFFLINE=1 $(BIN)/citeqa serve
 
-# The tests, then the answer-quality gate: extractive on every gold question, the local model on the ci subset.
+# The tests, then the answer-quality gate on both gold collections (eval/seeds, eval/quac):
+# extractive on every question, the default local model on each one's ci subset.
 test: install browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
-	HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --backend extractive --check
-	HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --backend local --subset ci --check
+	for c in seeds quac; do \
+	  HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --collection $$c --backend extractive --check || exit 1; \
+	  HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --collection $$c --backend local --subset ci --check || exit 1; \
+	done
 
 # The larger local model (1.07 GB): then CITEQA_LLM_MODEL=qwen2.5-1.5b
 model-1.5b: install

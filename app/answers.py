@@ -49,6 +49,8 @@ class Answer:
     # The question as retrieval saw it, when a follow-up was rewritten using the history.
     standalone_question: str | None = None
     prompt_tokens: int = 0
+    # The LLM's own judgement, P("yes"), that the passages say what was asked (None: not judged).
+    answerability: float | None = None
 
     def to_dict(self) -> dict:
         return asdict(self)

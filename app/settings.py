@@ -65,7 +65,9 @@ class Settings:
     llm_model: str = "qwen2.5-0.5b"
     model_dir: Path = Path("~/.cache/citeqa/models")
     n_ctx: int = 4096
-    max_tokens: int = 320
+    max_tokens: int = 160
+    # Refuse when the LLM's own judgement that the passages answer (P("yes")) is below this; 0: never.
+    judge_threshold: float = 0.0
     # Evidence fed to an LLM, in cl100k tokens: reading the prompt dominates time to first token.
     evidence_tokens: int = 600
     prompts_dir: Path = Path(__file__).resolve().parent.parent / "prompts"

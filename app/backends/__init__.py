@@ -27,6 +27,8 @@ class Draft:
     warnings: list[str] = field(default_factory=list)
     grounded: bool = True
     prompt_tokens: int = 0
+    answerability: float | None = None
+    timings_ms: dict[str, float] = field(default_factory=dict)  # the backend's own stages
 
 
 class Backend(Protocol):

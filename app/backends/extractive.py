@@ -13,7 +13,7 @@ from functools import cached_property
 
 import numpy as np
 
-from .. import lexical
+from .. import lexical, names
 from ..safety import looks_like_instructions
 from ..index import Index
 from ..prompts import Prompts
@@ -70,7 +70,7 @@ class Extractive:
         return [f"passage {', '.join(flagged)} holds text that reads like instructions to an AI; that text was not used"] if flagged else []
 
     def answer(self, retrieved: Retrieved, candidates: list[Candidate]) -> Draft:
-        return self._compose(self._choose(candidates, retrieved))
+        return self.compose(self.select(candidates, retrieved))
 
     def refusal_reason(self, retrieved: Retrieved, candidates: list[Candidate]) -> str | None:
         """Why the evidence is too weak to answer from, or None when it is not."""
@@ -90,7 +90,8 @@ class Extractive:
         """Names in the question (capitalised words after the first, acronyms anywhere) that no document mentions.
 
         A name counts as mentioned when the collection holds a word sharing all but its last
-        three letters (at least five): "Australian" is mentioned by "Australia".
+        three letters (at least five): "Australian" is mentioned by "Australia"; another form of
+        a place name ("French": "France"); or a spelling a letter away ("Mohammad": "Mohammed").
         """
         words = _NAME.findall(retrieved.question)
         names = [
@@ -102,9 +103,13 @@ class Extractive:
     def _mentioned(self, word: str) -> bool:
         if all(self.index.knows(t) for t in lexical.tokenize(word)):
             return True
+        if any(all(self.index.knows(t) for t in lexical.tokenize(v)) for v in names.variants(word)):
+            return True  # "French" is mentioned by "France"
         stem = word[: max(5, len(word) - 3)]
         at = bisect.bisect_left(self._vocabulary, stem)  # the sorted vocabulary: words with this prefix start here
-        return len(word) >= 5 and at < len(self._vocabulary) and self._vocabulary[at].startswith(stem)
+        if len(word) >= 5 and at < len(self._vocabulary) and self._vocabulary[at].startswith(stem):
+            return True
+        return names.near_spelling(word, self._vocabulary)
 
     @cached_property
     def _vocabulary(self) -> list[str]:
@@ -138,7 +143,8 @@ class Extractive:
         out.sort(key=lambda c: -c.score)
         return out
 
-    def _choose(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Candidate]:
+    def select(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Candidate]:
+        """The sentences that answer, in the order they are quoted; both backends quote these."""
         best = candidates[0]
         chosen = [best]
         for c in candidates[1:]:
@@ -173,7 +179,7 @@ class Extractive:
         row = neighbour.row + position - neighbour.position
         return Candidate(neighbour.n, position, row, start, end, text, kind, 0.0, 0.0, 0.0)
 
-    def _compose(self, chosen: list[Candidate]) -> Draft:
+    def compose(self, chosen: list[Candidate]) -> Draft:
         parts: list[str] = []
         spans: dict[int, list[tuple[int, int]]] = {}
         for i, c in enumerate(chosen):

@@ -1,11 +1,14 @@
-"""An LLM answers from the evidence; the answer is then checked against it.
+"""An LLM writes a short answer in front of the quoted sentences; the answer is checked before it is shown.
 
-Questions the evidence cannot answer (by the extractive answerer's gate) are refused without
-calling the model, which is both honest and fast.
+Select first, then write: the extractive answerer chooses the sentences to quote (and refuses,
+without calling the model, when the evidence cannot answer); the model writes a direct answer
+from the evidence; `drafts` decides whether that answer may stand in front of the quotes.
 """
 
 from __future__ import annotations
 
+import time
+from contextlib import closing
 from typing import Iterator
 
 from .. import lexical, tokens
@@ -14,9 +17,9 @@ from ..embeddings import Embedder
 from ..prompts import Prompts, select_evidence
 from ..retrieval import Retrieved
 from ..settings import Settings
-from . import Draft
-from .extractive import Extractive
-from .generators import Generator, Options
+from . import Draft, drafts
+from .extractive import Candidate, Extractive
+from .generators import Generator, GeneratorFailed, GeneratorUnavailable, Options
 
 
 class Generative:
@@ -27,7 +30,7 @@ class Generative:
         self.settings = settings
         self.embedder = embedder
         self.prompts = prompts
-        self.system = prompts.render("system", refusal=prompts.refusal())
+        self.system = prompts.render("system")
 
     def messages(self, retrieved: Retrieved, candidates) -> tuple[list[dict[str, str]], list]:
         index = self.extractive.index
@@ -37,57 +40,76 @@ class Generative:
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}], evidence
 
     def run(self, retrieved: Retrieved) -> Iterator["str | Draft"]:
-        candidates = self.extractive.score_sentences(retrieved)
-        reason = self.extractive.refusal_reason(retrieved, candidates)
+        """Quotes chosen first, then the model's short answer, shown in front of them only if it passes every check."""
+        ex = self.extractive
+        candidates = ex.score_sentences(retrieved)
+        injected = ex.injection_warnings(retrieved)
+        reason = ex.refusal_reason(retrieved, candidates)
         if reason:
-            draft = self.extractive.refuse(reason)
-            draft.warnings += self.extractive.injection_warnings(retrieved)
+            draft = ex.refuse(reason)
+            draft.warnings += injected
             yield draft.text
             yield draft
             return
+        chosen = ex.select(candidates, retrieved)
         messages, evidence = self.messages(retrieved, candidates)
-        injected = self.extractive.injection_warnings(retrieved)
-        options = Options(max_tokens=self.settings.max_tokens)
-        text = ""
-        for delta in self.generator.execute(messages, options):
-            text += delta
-            yield delta
-        index = self.extractive.index
-        checked = check(text, evidence, index.sentence_vectors, self.embedder, known=index.knows, question=retrieved.question)
-        checked.warnings += injected
         prompt_tokens = sum(tokens.count(m["content"]) for m in messages)
-        if checked.refused:
-            return (yield Draft(self.prompts.refusal(), abstained=True, grounded=False, warnings=checked.warnings, prompt_tokens=prompt_tokens))
-        if not set(lexical.tokenize(MARKER.sub("", checked.text))) - set(lexical.tokenize(retrieved.question)):
-            # The model only restated the question: quote the sentences that answer it instead.
-            draft = self.extractive.answer(retrieved, candidates)
-            draft.warnings = [*checked.warnings, f"the model's answer only restated the question (“{checked.text}”); these are the quoted sentences that answer it"]
-            draft.prompt_tokens = prompt_tokens
-            return (yield draft)
-        if checked.unsupported and not checked.spans:
-            # Nothing the model said is backed by the passages: say so rather than pass it on.
-            withheld = f"the model's answer is withheld because no passage supports it: “{checked.text}”"
-            return (
-                yield Draft(
-                    self.prompts.refusal(),
-                    abstained=True,
-                    grounded=False,
-                    unsupported=checked.unsupported,
-                    warnings=[*checked.warnings, withheld],
-                    prompt_tokens=prompt_tokens,
-                )
-            )
+        raw = ""
+        with closing(self.generator.execute(messages, Options(max_tokens=self.settings.max_tokens))) as stream:
+            for delta in stream:
+                raw += delta
+                yield delta
+                if drafts.repeats(raw):  # a loop: stop it now rather than at the token limit
+                    break
+        t = time.perf_counter()
+        answerability = self.answerability(messages, raw, retrieved.question)
+        stages = {"judge": (time.perf_counter() - t) * 1000} if answerability is not None else {}
+        threshold = self.settings.judge_threshold
+        if answerability is not None and answerability < threshold:
+            draft = ex.refuse(f"the model judged that the passages do not say it (p={answerability:.2f} < {threshold})")
+            draft.warnings, draft.prompt_tokens, draft.answerability, draft.timings_ms = injected, prompt_tokens, answerability, stages
+            yield draft
+            return
+        index = ex.index
+        checked = check(raw, evidence, index.sentence_vectors, self.embedder, known=index.knows, question=retrieved.question)
+        support = _support(checked.spans, evidence)
+        why = drafts.rejection(checked, raw, retrieved.question, {t for c in support for t in lexical.tokenize(c.text)})
+        if why:
+            draft = ex.compose(chosen)
+            draft.warnings = [*checked.warnings, f"{why}, so this answer is the quoted sentences alone (the model wrote: “{raw.strip()[:300]}”)", *injected]
+            draft.prompt_tokens, draft.answerability, draft.timings_ms = prompt_tokens, answerability, stages
+            yield draft
+            return
+        # The quotes, with the sentences the model's answer rests on when they were not chosen already.
+        quoted = {(c.n, c.position) for c in chosen}
+        quotes = ex.compose(chosen + [c for c in support if (c.n, c.position) not in quoted and c.kind != "item"])
+        text = drafts.join(checked.text, quotes.text)
+        if text.startswith(checked.text.strip()):
+            yield text[len(checked.text.strip()):]  # the quotes, streamed after the model's words
+        spans = {n: list(v) for n, v in checked.spans.items()}
+        for n, v in quotes.spans.items():
+            spans[n] = sorted(set(spans.get(n, [])) | set(v))
         yield Draft(
-            checked.text,
-            spans=checked.spans,
-            unsupported=checked.unsupported,
-            warnings=checked.warnings,
-            grounded=checked.grounded,
-            prompt_tokens=prompt_tokens,
+            text, spans=spans, warnings=[*checked.warnings, *injected], grounded=True,
+            prompt_tokens=prompt_tokens, answerability=answerability, timings_ms=stages,
         )
 
-    def rewrite(self, question: str, history: list[dict[str, str]]) -> str:
-        """A follow-up turned into a standalone question by the model."""
-        prompt = self.prompts.render("rewrite", history=history[-6:], question=question)
-        out = "".join(self.generator.execute([{"role": "user", "content": prompt}], Options(max_tokens=64, stop=["\n"])))
-        return out.strip().strip('"').strip()
+    def answerability(self, messages: list[dict[str, str]], answer: str, question: str) -> float | None:
+        """The model's own judgement that the passages answer the question (P("yes")), when it can give one."""
+        judge = getattr(self.generator, "judge", None)
+        if judge is None:
+            return None
+        try:
+            return judge([*messages, {"role": "assistant", "content": answer}, {"role": "user", "content": self.prompts.render("judge", question=question)}])
+        except (KeyError, GeneratorFailed, GeneratorUnavailable):
+            return None
+
+
+def _support(spans: dict[int, list[tuple[int, int]]], evidence) -> list[Candidate]:
+    """The evidence sentences at the spans the citation check found for the model's sentences."""
+    out = []
+    for e in evidence:
+        for (start, end, text, row), position, kind in zip(e.sentences, e.positions, e.kinds):
+            if (start, end) in spans.get(e.n, []):
+                out.append(Candidate(e.n, position, row, start, end, text, kind, 0.0, 0.0, 0.0))
+    return out

@@ -40,6 +40,10 @@ class Generator(Protocol):
 
     def execute(self, messages: list[dict[str, str]], options: Options) -> Iterator[str]: ...
 
+    # Optional: the probability that the reply to `messages` starts with "yes" rather than "no".
+    # Generators that cannot tell (a remote server without log-probabilities) do not define it.
+    # def judge(self, messages: list[dict[str, str]]) -> float: ...
+
 
 def registry() -> dict[str, type]:
     from .local import LocalLlama

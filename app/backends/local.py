@@ -113,6 +113,45 @@ class LocalLlama:
     def count_tokens(self, text: str) -> int:
         return len(self.load().tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def judge(self, messages: list[dict[str, str]]) -> float:
+        """P("yes") against "no" as the model's next token after `messages`, one forward pass.
+
+        The prompt usually extends the one just generated from (same system prompt, passages and
+        answer), so only the new tokens are read: the KV cache holds the rest."""
+        import numpy as np
+
+        llm = self.load()
+        with self._lock:
+            tokens = llm.tokenize(self._format(messages).encode("utf-8"), add_bos=False, special=True)
+            held = llm.input_ids[: llm.n_tokens].tolist()
+            same = 0
+            for a, b in zip(held, tokens[:-1]):  # at least one token is read, for fresh logits
+                if a != b:
+                    break
+                same += 1
+            llm.n_tokens = same
+            llm.eval(tokens[same:])
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),)).astype(np.float64)
+        yes, no = (logits[self._answer_tokens(w)] for w in ("yes", "no"))
+        top = max(yes.max(), no.max())
+        p_yes, p_no = np.exp(yes - top).sum(), np.exp(no - top).sum()
+        return float(p_yes / (p_yes + p_no))
+
+    def _format(self, messages: list[dict[str, str]]) -> str:
+        if not hasattr(self, "_formatter"):
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+            llm = self.load()
+            text = lambda t: llm._model.token_get_text(t) if t != -1 else ""  # noqa: E731
+            self._formatter = Jinja2ChatFormatter(llm.metadata["tokenizer.chat_template"], text(llm.token_eos()), text(llm.token_bos()))
+        return self._formatter(messages=messages).prompt
+
+    def _answer_tokens(self, word: str) -> list[int]:
+        """The first tokens of the ways a reply can start with `word` ("yes", "Yes", " yes", ...)."""
+        llm = self.load()
+        forms = {word, word.capitalize(), " " + word, " " + word.capitalize(), word.upper()}
+        return sorted({llm.tokenize(f.encode(), add_bos=False, special=False)[0] for f in forms})
+
     def execute(self, messages: list[dict[str, str]], options: Options) -> Iterator[str]:
         llm = self.load()
         with self._lock:

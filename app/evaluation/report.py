@@ -54,9 +54,12 @@ METRICS: dict[str, Metric] = {
     "abstention_recall": lambda rs: _ratio(sum(r.abstained and not r.answerable for r in rs), sum(not r.answerable for r in rs)),
     "answered_when_answerable": lambda rs: _mean([not r.abstained for r in _answerable(rs)]),
     "pass_rate": lambda rs: _mean([r.passed for r in rs]),
+    # LLM backends: of the answerable questions whose quoted sentences held every fact, the share
+    # whose answer still does (1.0: the answer is never worse than the quotes it came from).
+    "keeps_quoted_facts": lambda rs: _mean([r.facts_ok for r in _answerable(rs) if r.quotes_facts_ok]),
 }
 # What the gate watches, and by how much each may fall before it fails.
-GATED = ["hit@5", "mrr@10", "evidence_coverage", "fact_accuracy", "token_f1", "citation_recall", "abstention_recall", "answered_when_answerable", "pass_rate"]
+GATED = ["hit@5", "mrr@10", "evidence_coverage", "fact_accuracy", "token_f1", "citation_recall", "abstention_recall", "answered_when_answerable", "pass_rate", "keeps_quoted_facts"]
 
 
 def bootstrap(results: list[Result], metric: Metric, rounds: int = 1000, seed: int = 0) -> tuple[float, float] | None:

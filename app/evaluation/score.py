@@ -37,6 +37,8 @@ class Result:
     citation_precision: float | None = None
     cites_gold: bool | None = None
     timings_ms: dict[str, float] = field(default_factory=dict)
+    answerability: float | None = None
+    quotes_facts_ok: bool | None = None  # an LLM backend's case: whether the extractive answer held every fact
     warnings: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
 
@@ -90,10 +92,14 @@ def evaluate(assistant: Assistant, cases: list[Case], backend: str | None = None
             abstained=answer.abstained, reference=case.answer,
             citations=[{"n": c.n, "passage_id": c.passage_id, "start": c.start, "end": c.end} for c in answer.citations],
             passages=[p.passage_id for p in answer.passages], timings_ms=answer.timings_ms, warnings=answer.warnings,
+            answerability=answer.answerability,
         )
         text = _normal(answer.answer)
         r.facts_found = [any(_normal(alt) in text for alt in fact) for fact in case.facts]
         r.token_f1 = _f1(answer.answer, case.answer) if case.answerable and not answer.abstained else 0.0
+        if answer.backend != "extractive" and case.answerable:
+            quotes = assistant.ask(case.question, history=case.history, k=k, backend="extractive")
+            r.quotes_facts_ok = not quotes.abstained and all(any(_normal(alt) in _normal(quotes.answer) for alt in fact) for fact in case.facts)
 
         # Retrieval, as the answer saw it (a follow-up is searched in its rewritten form).
         query = answer.standalone_question or answer.question

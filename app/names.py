@@ -1,0 +1,79 @@
+"""Whether a name in a question is mentioned by the collection in another form.
+
+A question says "French" where the text says "France", "Filipino" where it says "Philippines",
+"Mohammad" where it says "Mohammed". Such a question must not be refused as being about a name
+the collection does not know; a name that is truly absent still is.
+"""
+
+from __future__ import annotations
+
+import bisect
+from functools import lru_cache
+
+# Place names with their adjectives and demonyms, each group one line: any form mentions the others.
+_GROUPS = """
+afghanistan afghan | africa african | albania albanian | algeria algerian | america american | arab arabic arabian arabia
+argentina argentine argentinian | armenia armenian | asia asian | assyria assyrian | australia australian | austria austrian
+azerbaijan azerbaijani | babylon babylonia babylonian | bangladesh bangladeshi | bavaria bavarian | belgium belgian
+bengal bengali | bolivia bolivian | brazil brazilian | britain british briton uk | brunei bruneian | bulgaria bulgarian
+burma burmese myanmar | byzantium byzantine | california californian | cambodia cambodian khmer | canada canadian
+catalonia catalan | chaldea chaldean | chile chilean | china chinese | colombia colombian | corsica corsican | crete cretan
+croatia croatian croat | cuba cuban | cyprus cypriot | czechia czech | denmark danish dane | ecuador ecuadorian
+egypt egyptian | england english | ethiopia ethiopian | europe european | finland finnish finn | flanders flemish
+florence florentine | france french | georgia georgian | germany german | ghana ghanaian | greece greek | haiti haitian
+hawaii hawaiian | hungary hungarian | iceland icelandic icelander | india indian | indonesia indonesian | iran iranian persia persian
+iraq iraqi | ireland irish | israel israeli | italy italian | jamaica jamaican | japan japanese | java javanese
+jordan jordanian | kazakhstan kazakh | kenya kenyan | korea korean | kurdistan kurdish kurd | kuwait kuwaiti | laos lao laotian
+lebanon lebanese | libya libyan | luxembourg luxembourgish | malaysia malaysian | malta maltese | mexico mexican
+mongolia mongolian mongol | morocco moroccan | naples neapolitan | nepal nepalese nepali | netherlands dutch holland
+nigeria nigerian | norway norwegian | oman omani | pakistan pakistani | paraguay paraguayan | peru peruvian
+philippines philippine filipino filipina | poland polish pole | portugal portuguese | punjab punjabi | qatar qatari
+rome roman | romania romanian | russia russian | rwanda rwandan | saudi saudis | scotland scottish scot scots
+senegal senegalese | serbia serbian serb | sicily sicilian | singapore singaporean | slovakia slovak | somalia somali
+spain spanish spaniard | sudan sudanese | sweden swedish swede | switzerland swiss | syria syrian | taiwan taiwanese
+tanzania tanzanian | texas texan | thailand thai | tibet tibetan | tunisia tunisian | turkey turkish turk | uganda ugandan
+ukraine ukrainian | uruguay uruguayan | uzbekistan uzbek | venezuela venezuelan | venice venetian | vietnam vietnamese
+wales welsh | yemen yemeni | zambia zambian | zimbabwe zimbabwean
+"""
+
+
+@lru_cache(maxsize=1)
+def _forms() -> dict[str, frozenset[str]]:
+    out: dict[str, frozenset[str]] = {}
+    for group in _GROUPS.replace("\n", " | ").split("|"):
+        forms = frozenset(group.split())
+        for f in forms:
+            out[f] = forms
+    return out
+
+
+def variants(word: str) -> frozenset[str]:
+    """The other forms of a place name or demonym (folded, lower case), or nothing."""
+    return _forms().get(word.lower(), frozenset()) - {word.lower()}
+
+
+def near_spelling(word: str, vocabulary: list[str]) -> bool:
+    """Whether the sorted vocabulary holds a word one letter away (two for long names): Mohammad / Mohammed.
+
+    Only words of six letters or more, with the same first letter, are compared: shorter names
+    differ by a letter too often to be the same name ("Iran", "Iraq")."""
+    word = word.lower()
+    if len(word) < 6:
+        return False
+    allowed = 1 if len(word) < 9 else 2
+    lo = bisect.bisect_left(vocabulary, word[0])
+    hi = bisect.bisect_left(vocabulary, chr(ord(word[0]) + 1))
+    return any(abs(len(v) - len(word)) <= allowed and _distance(word, v, allowed) <= allowed for v in vocabulary[lo:hi])
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance, given up once it must exceed `limit`."""
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, start=1):
+        current = [i]
+        for j, cb in enumerate(b, start=1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (ca != cb)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]

@@ -1,0 +1,78 @@
+"""The LLM answer design: quotes first, the model's words in front of them only when they pass every check."""
+
+import pytest
+
+from app.backends import Draft, drafts
+from app.backends.extractive import Extractive
+from app.backends.generative import Generative
+
+
+class Scripted:
+    """Fault injection: a generator that writes what a small model was seen to write."""
+
+    name = "local"
+
+    def __init__(self, text: str, pieces: int = 1):
+        self.text, self.pieces, self.sent = text, pieces, 0
+
+    def execute(self, messages, options):
+        for _ in range(self.pieces):
+            for word in self.text.split(" "):
+                self.sent += 1
+                yield word + " "
+
+
+def answer_with(assistant, generator, question):
+    index = assistant.index
+    backend = Generative(generator, Extractive(index, assistant.prompts), assistant.settings, assistant.embedder, assistant.prompts)
+    retrieved = assistant.retrieve(question)
+    out = list(backend.run(retrieved))
+    draft = out[-1]
+    assert isinstance(draft, Draft)
+    quotes = assistant.backend("extractive").answer(retrieved, assistant.backend("extractive").score_sentences(retrieved))
+    return draft, quotes, "".join(x for x in out if isinstance(x, str))
+
+
+def test_a_good_short_answer_stands_in_front_of_the_quotes(assistant):
+    draft, quotes, streamed = answer_with(assistant, Scripted("Ambassador Kazuyuki Yamazaki of Japan chaired the meetings [1]."), "Who chaired the meetings of the WTO e-commerce negotiations?")
+    assert draft.text.startswith("Ambassador Kazuyuki Yamazaki of Japan chaired the meetings [1].")
+    assert not draft.warnings and draft.grounded
+    # every quoted sentence is still there, and what was streamed is what the user gets
+    for line in quotes.text.split("\n"):
+        assert any(s in draft.text for s in drafts.sentences_of(line)) or line.lower().strip(" .[]0123456789") in draft.text.lower()
+    assert " ".join(streamed.split()) == " ".join(draft.text.split())
+
+
+def test_a_loop_is_stopped_and_the_user_gets_the_quotes(assistant):
+    looping = Scripted("The WTO members participate in the initiative [1].", pieces=50)
+    draft, quotes, _ = answer_with(assistant, looping, "How many WTO members participate in the e-commerce initiative?")
+    assert looping.sent < 30  # stopped at the first repeat, not at the token limit
+    assert draft.text == quotes.text
+    assert any("repeated itself" in w for w in draft.warnings)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        "The number of WTO members participating in the e-commerce initiative [1].",  # the question, restated
+        "Many WTO members take part in the e-commerce initiative [1].",  # a paraphrase of it, with nothing from the passages
+    ],
+)
+def test_a_restatement_is_replaced_by_the_quotes(assistant, written):
+    draft, quotes, _ = answer_with(assistant, Scripted(written), "How many WTO members participate in the e-commerce initiative?")
+    assert draft.text == quotes.text and "87" in draft.text
+    assert any("restated the question" in w for w in draft.warnings)
+
+
+def test_an_unsupported_sentence_is_replaced_by_the_quotes(assistant):
+    draft, quotes, _ = answer_with(assistant, Scripted("Ambassador Yamazaki of Japan chaired the meetings [1]. He was later elected Prime Minister of Norway in 2031 [1]."), "Who chaired the meetings of the WTO e-commerce negotiations?")
+    assert draft.text == quotes.text
+    assert any("not supported" in w for w in draft.warnings)
+
+
+def test_no_answer_repeats_a_sentence():
+    assert drafts.repeats("Tariffs fell [1]. Tariffs fell [2].")
+    assert drafts.repeats("1. Paperless customs\n1. Paperless customs")
+    assert not drafts.repeats("Tariffs fell by 3% [1].\n\nParcel tariffs fell by 3% in 2030. [1]")
+    # the quotes that the model's answer already says word for word are not said twice
+    assert drafts.join("Tariffs fell by 3% in 2030 [2].", "Tariffs fell by 3% in 2030. [2]\nThe council met in Oslo. [1]") == "Tariffs fell by 3% in 2030 [2].\n\nThe council met in Oslo. [1]"

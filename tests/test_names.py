@@ -1,0 +1,52 @@
+"""A name asked in another form than the text's is not a reason to refuse; a name the collection lacks is."""
+
+import pytest
+
+from app import names
+from app.assistant import Assistant
+from app.settings import Settings
+
+TEXT = {
+    "tax.txt": "Digital services taxes\n\nFrance applies a digital services tax at a rate of 3% on the revenue of large platforms.\n",
+    "trade.txt": "Exporters\n\nExporters from the Philippines asked for faster customs clearance at the ports of Manila.\n",
+    "bank.txt": "Microcredit\n\nMohammed Yunus said that microcredit gives rural women access to e-commerce.\n",
+    "rules.txt": "Regulation\n\nRegulators in China announced new rules for cross-border parcels in 2018.\n",
+}
+
+
+@pytest.fixture(scope="module")
+def names_assistant(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("names")
+    (root / "docs").mkdir()
+    for name, text in TEXT.items():
+        (root / "docs" / name).write_text(text, encoding="utf-8")
+    a = Assistant(Settings(index_dir=root / "index", sources=[root / "docs"], backend="extractive"), progress=False, embedder=embedder)
+    a.ensure_index()
+    return a
+
+
+@pytest.mark.parametrize(
+    "question, fact",
+    [
+        ("What rate is the French digital services tax?", "3%"),
+        ("What did Filipino exporters ask for?", "faster customs clearance"),
+        ("What did Mohammad Yunus say about microcredit?", "rural women"),
+        ("What did Chinese regulators announce?", "cross-border parcels"),
+    ],
+)
+def test_another_form_of_a_name_is_answered(names_assistant, question, fact):
+    answer = names_assistant.ask(question)
+    assert not answer.abstained, answer.answer
+    assert fact in answer.answer
+
+
+def test_a_name_the_collection_lacks_is_refused(names_assistant):
+    answer = names_assistant.ask("What rate is the Zanzibar digital services tax?")
+    assert answer.abstained
+    assert "mentions Zanzibar" in answer.answer
+
+
+def test_short_names_are_not_matched_by_spelling():
+    assert names.near_spelling("mohammad", ["mohammed"])
+    assert not names.near_spelling("iran", ["iraq"])  # four letters: a different country
+    assert names.variants("French") == {"france"}
