@@ -76,3 +76,21 @@ def test_no_answer_repeats_a_sentence():
     assert not drafts.repeats("Tariffs fell by 3% [1].\n\nParcel tariffs fell by 3% in 2030. [1]")
     # the quotes that the model's answer already says word for word are not said twice
     assert drafts.join("Tariffs fell by 3% in 2030 [2].", "Tariffs fell by 3% in 2030. [2]\nThe council met in Oslo. [1]") == "Tariffs fell by 3% in 2030 [2].\n\nThe council met in Oslo. [1]"
+
+
+class Doubtful(Scripted):
+    """Fault injection: a model whose judge says the quotes do not answer."""
+
+    def judge(self, messages):
+        return 0.1
+
+
+def test_below_the_judge_threshold_the_question_is_refused_without_writing(assistant):
+    from dataclasses import replace
+
+    settings = replace(assistant.settings, judge_threshold=0.5)
+    generator = Doubtful("Ambassador Kazuyuki Yamazaki chaired the meetings [1].")
+    backend = Generative(generator, Extractive(assistant.index, assistant.prompts), settings, assistant.embedder, assistant.prompts)
+    draft = list(backend.run(assistant.retrieve("Who chaired the meetings of the WTO e-commerce negotiations?")))[-1]
+    assert draft.abstained and draft.answerability == 0.1 and generator.sent == 0
+    assert "judged that the quoted sentences do not answer it" in draft.text

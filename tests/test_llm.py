@@ -40,7 +40,15 @@ def test_stream_gives_passages_first_then_text_then_the_checked_answer(llm_assis
     assert answer.timings_ms["first_token"] < answer.timings_ms["answer"]
 
 
-def test_follow_up_is_rewritten_and_answered(llm_assistant):
+def test_the_local_judge_prefers_a_text_that_answers(llm_assistant):
+    generator = llm_assistant.backend("local").generator
+    text = "Ministers from FED member countries proposed a roadmap with seven priority issues for sustainable economic development."
+    ask = lambda q: [{"role": "user", "content": llm_assistant.prompts.render("judge", text=text, question=q)}]  # noqa: E731
+    answers, unrelated = generator.judge(ask("What did FED propose?")), generator.judge(ask("Who won the 2018 FIFA World Cup?"))
+    assert 0 <= unrelated < answers <= 1
+
+
+def test_follow_up_borrows_the_conversation_and_is_answered(llm_assistant):
     history = [
         {"role": "user", "content": "What is eWTP?"},
         {"role": "assistant", "content": "eWTP is Alibaba's electronic world trade platform [1]."},

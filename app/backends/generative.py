@@ -52,6 +52,19 @@ class Generative:
             yield draft
             return
         chosen = ex.select(candidates, retrieved)
+        quotes = ex.compose(chosen)
+        threshold, stages = self.settings.judge_threshold, {}
+        answerability = None
+        if threshold > 0:
+            t = time.perf_counter()
+            answerability = self.answerability(quotes.text, retrieved.question)
+            stages["judge"] = (time.perf_counter() - t) * 1000
+            if answerability is not None and answerability < threshold:
+                draft = ex.refuse(f"the model judged that the quoted sentences do not answer it (P(yes) {answerability:.2f} < {threshold})")
+                draft.warnings, draft.answerability, draft.timings_ms = injected, answerability, stages
+                yield draft.text
+                yield draft
+                return
         messages, evidence = self.messages(retrieved, candidates)
         prompt_tokens = sum(tokens.count(m["content"]) for m in messages)
         raw = ""
@@ -61,49 +74,42 @@ class Generative:
                 yield delta
                 if drafts.repeats(raw):  # a loop: stop it now rather than at the token limit
                     break
-        t = time.perf_counter()
-        answerability = self.answerability(messages, raw, retrieved.question)
-        stages = {"judge": (time.perf_counter() - t) * 1000} if answerability is not None else {}
-        threshold = self.settings.judge_threshold
-        if answerability is not None and answerability < threshold:
-            draft = ex.refuse(f"the model judged that the passages do not say it (p={answerability:.2f} < {threshold})")
-            draft.warnings, draft.prompt_tokens, draft.answerability, draft.timings_ms = injected, prompt_tokens, answerability, stages
-            yield draft
-            return
         index = ex.index
         checked = check(raw, evidence, index.sentence_vectors, self.embedder, known=index.knows, question=retrieved.question)
         support = _support(checked.spans, evidence)
         why = drafts.rejection(checked, raw, retrieved.question, {t for c in support for t in lexical.tokenize(c.text)})
         if why:
-            draft = ex.compose(chosen)
+            draft = quotes
             draft.warnings = [*checked.warnings, f"{why}, so this answer is the quoted sentences alone (the model wrote: “{raw.strip()[:300]}”)", *injected]
             draft.prompt_tokens, draft.answerability, draft.timings_ms = prompt_tokens, answerability, stages
             yield draft
             return
         # The quotes, with the sentences the model's answer rests on when they were not chosen already.
         quoted = {(c.n, c.position) for c in chosen}
-        quotes = ex.compose(chosen + [c for c in support if (c.n, c.position) not in quoted and c.kind != "item"])
-        text = drafts.join(checked.text, quotes.text)
+        shown = ex.compose(chosen + [c for c in support if (c.n, c.position) not in quoted and c.kind != "item"])
+        text = drafts.join(checked.text, shown.text)
         if text.startswith(checked.text.strip()):
             yield text[len(checked.text.strip()):]  # the quotes, streamed after the model's words
         spans = {n: list(v) for n, v in checked.spans.items()}
-        for n, v in quotes.spans.items():
+        for n, v in shown.spans.items():
             spans[n] = sorted(set(spans.get(n, [])) | set(v))
         yield Draft(
             text, spans=spans, warnings=[*checked.warnings, *injected], grounded=True,
             prompt_tokens=prompt_tokens, answerability=answerability, timings_ms=stages,
         )
 
-    def answerability(self, messages: list[dict[str, str]], answer: str, question: str) -> float | None:
-        """The model's own judgement that the passages answer the question (P("yes")), when it can give one."""
+    def answerability(self, quotes: str, question: str) -> float | None:
+        """The model's judgement that the quoted sentences answer the question (P("yes")), when it can give one.
+
+        Measured with bench/judge.py: with the 0.5B model it separates answerable from unanswerable
+        questions only weakly, so it is off unless CITEQA_JUDGE_THRESHOLD is set."""
         judge = getattr(self.generator, "judge", None)
         if judge is None:
             return None
         try:
-            return judge([*messages, {"role": "assistant", "content": answer}, {"role": "user", "content": self.prompts.render("judge", question=question)}])
+            return judge([{"role": "user", "content": self.prompts.render("judge", text=quotes, question=question)}])
         except (KeyError, GeneratorFailed, GeneratorUnavailable):
             return None
-
 
 def _support(spans: dict[int, list[tuple[int, int]]], evidence) -> list[Candidate]:
     """The evidence sentences at the spans the citation check found for the model's sentences."""
