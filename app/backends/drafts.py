@@ -26,6 +26,25 @@ def sentences_of(text: str) -> list[str]:
     return out
 
 
+MAX_SENTENCES = 2  # the model's answer is short: the quotes under it carry the detail
+
+
+def cut(text: str, n: int = MAX_SENTENCES) -> str | None:
+    """The first n sentences (or lines) of the text once it has begun another, else None (keep writing)."""
+    spans = [(start + a, start + b) for start, line in _lines(text) for a, b in sentence_spans(line)]
+    spans = [(a, b) for a, b in spans if MARKER.sub("", text[a:b]).strip(" .;:[]")]
+    if len(spans) <= n:
+        return None
+    return text[: spans[n - 1][1]].rstrip()
+
+
+def _lines(text: str):
+    pos = 0
+    for line in text.split("\n"):
+        yield pos, line
+        pos += len(line) + 1
+
+
 def repeats(text: str) -> bool:
     """Whether a sentence or line occurs twice: small models loop until the token limit."""
     seen = sentences_of(text)
@@ -60,9 +79,19 @@ def rejection(checked: Checked, raw: str, question: str, support_words: set[str]
     return None
 
 
+def copied(sentence: str, quotes: str, overlap: float = 0.8) -> bool:
+    """Whether a sentence of the model's answer is one of the quoted sentences again, nearly word for word."""
+    words = set(lexical.tokenize(sentence))
+    for quote in sentences_of(quotes):
+        other = set(lexical.tokenize(quote))
+        if words and other and len(words & other) / len(words | other) >= overlap:
+            return True
+    return False
+
+
 def join(direct: str, quotes: str) -> str:
-    """The model's answer, then the quotes it does not already say word for word."""
-    said = set(sentences_of(direct))
-    kept = [line for line in quotes.split("\n") if not (set(sentences_of(line)) and set(sentences_of(line)) <= said)]
-    rest = "\n".join(kept).strip()
-    return f"{direct.strip()}\n\n{rest}" if rest else direct.strip()
+    """The model's answer, less the sentences the quotes say anyway, then the quotes; the quotes alone if nothing is left."""
+    own = [(a, b) for start, line in _lines(direct) for a, b in ((start + x, start + y) for x, y in sentence_spans(line))]
+    kept = [direct[a:b] for a, b in own if not copied(MARKER.sub("", direct[a:b]), quotes)]
+    text = " ".join(kept).strip() if len(kept) < len(own) else direct.strip()
+    return f"{text}\n\n{quotes.strip()}" if text else quotes.strip()

@@ -129,8 +129,8 @@ class Extractive:
             vectors = self.index.sentence_vectors[chunk["s0"] : chunk["s0"] + len(chunk["sentences"])]
             dense = vectors @ retrieved.query_vector if len(vectors) else np.zeros(0)
             for j, (start, end, text, kind) in enumerate(chunk["sentences"]):
-                key = (chunk["doc"], start, end)
-                if key in seen or looks_like_instructions(text):  # a repeat from an overlapping chunk, or an injection
+                key = " ".join(text.split()).lower()
+                if key in seen or looks_like_instructions(text):  # a repeat (overlapping chunks, a text that says it twice), or an injection
                     continue
                 seen.add(key)
                 terms = set(lexical.tokenize(text))

@@ -74,6 +74,10 @@ class Generative:
                 yield delta
                 if drafts.repeats(raw):  # a loop: stop it now rather than at the token limit
                     break
+                short = drafts.cut(raw)
+                if short is not None:  # a third sentence begun: the answer is long enough
+                    raw = short
+                    break
         index = ex.index
         checked = check(raw, evidence, index.sentence_vectors, self.embedder, known=index.knows, question=retrieved.question)
         support = _support(checked.spans, evidence)
@@ -90,9 +94,12 @@ class Generative:
         text = drafts.join(checked.text, shown.text)
         if text.startswith(checked.text.strip()):
             yield text[len(checked.text.strip()):]  # the quotes, streamed after the model's words
+        else:
+            yield "\n\n"  # the model's words were cut or dropped: the checked answer replaces what was streamed
         spans = {n: list(v) for n, v in checked.spans.items()}
         for n, v in shown.spans.items():
             spans[n] = sorted(set(spans.get(n, [])) | set(v))
+        spans = {n: v for n, v in spans.items() if f"[{n}]" in text}  # a copied sentence dropped may take its marker
         yield Draft(
             text, spans=spans, warnings=[*checked.warnings, *injected], grounded=True,
             prompt_tokens=prompt_tokens, answerability=answerability, timings_ms=stages,

@@ -9,6 +9,7 @@ import statistics
 from pathlib import Path
 from typing import Callable
 
+from ..backends.drafts import repeats
 from .score import Result
 
 # metric name -> (what it is computed over, how); each returns None when it has no cases to go on.
@@ -57,9 +58,10 @@ METRICS: dict[str, Metric] = {
     # LLM backends: of the answerable questions whose quoted sentences held every fact, the share
     # whose answer still does (1.0: the answer is never worse than the quotes it came from).
     "keeps_quoted_facts": lambda rs: _mean([r.facts_ok for r in _answerable(rs) if r.quotes_facts_ok]),
+    "no_repeated_sentence": lambda rs: _mean([not repeats(r.answer) for r in rs]),
 }
 # What the gate watches, and by how much each may fall before it fails.
-GATED = ["hit@5", "mrr@10", "evidence_coverage", "fact_accuracy", "token_f1", "citation_recall", "abstention_recall", "answered_when_answerable", "pass_rate", "keeps_quoted_facts"]
+GATED = ["hit@5", "mrr@10", "evidence_coverage", "fact_accuracy", "token_f1", "citation_recall", "abstention_recall", "answered_when_answerable", "pass_rate", "keeps_quoted_facts", "no_repeated_sentence"]
 
 
 def bootstrap(results: list[Result], metric: Metric, rounds: int = 1000, seed: int = 0) -> tuple[float, float] | None:
