@@ -19,7 +19,6 @@ from .settings import Settings
 
 DEFAULT_SOURCES = [Path("seeds")]
 MAX_QUESTION_CHARS = 2000
-_REFUSAL_START = "The collection does not answer"
 _REFERRING = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|the same)\b", re.I)
 
 
@@ -48,12 +47,12 @@ def clean_history(history: list[dict] | None) -> list[dict[str, str]]:
     return out
 
 
-def conversation_context(history: list[dict[str, str]], turns: int = 2) -> str:
+def conversation_context(history: list[dict[str, str]], refusal: str, turns: int = 2) -> str:
     """What the last turns of a conversation were about, as text to search with (refusals and markers left out)."""
     parts = []
     for m in history[-2 * turns :]:
         text = re.sub(r"\[\d+\]", "", m["content"])
-        if m["role"] == "assistant" and text.startswith(_REFUSAL_START):
+        if m["role"] == "assistant" and text.startswith(refusal.rstrip(".")):
             continue
         parts.append(text[:500])
     return " ".join(" ".join(parts).split())
@@ -150,7 +149,7 @@ class Assistant:
 
     def retrieve(self, question: str, k: int | None = None, history: list[dict[str, str]] | None = None) -> Retrieved:
         self.index  # noqa: B018  (opens or builds the index)
-        return self._retriever.search(question, k or self.settings.top_k, conversation_context(history or []))
+        return self._retriever.search(question, k or self.settings.top_k, conversation_context(history or [], self.prompts.refusal()))
 
     def ask(self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None) -> Answer:
         for event in self.stream(question, history, k, backend):

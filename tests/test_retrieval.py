@@ -49,3 +49,18 @@ def test_top_rows_is_a_full_sort_cut_short_ties_broken_by_row():
         for n in (1, 3, 30, size, size + 10):
             assert list(top_rows(scores, n)) == list(np.argsort(-scores, kind="stable")[:n])
     assert len(top_rows(np.ones(4, dtype=np.float32), 0)) == 0
+
+
+def test_a_follow_up_stays_with_the_document_the_conversation_is_about(assistant):
+    asean = "003_6f832b08e556fda3.txt"
+    history = [
+        {"role": "user", "content": "What did the ASEAN e-commerce agreement conclude?"},
+        {"role": "assistant", "content": "ASEAN members concluded negotiations on the ASEAN Agreement on Electronic Commerce in November 2018 [1]."},
+        {"role": "user", "content": "Is it binding?"},
+        {"role": "assistant", "content": "The collection does not answer this question."},  # a refusal says nothing about the topic
+    ]
+    question = "What role does the business community play?"
+    alone = assistant.retrieve(question)
+    followed = assistant.retrieve(assistant.standalone(question, history), history=history)
+    assert alone.passages[0].doc != asean  # asked cold, another document's passage comes first
+    assert followed.passages[0].doc == asean

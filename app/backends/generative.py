@@ -12,7 +12,7 @@ from contextlib import closing
 from typing import Iterator
 
 from .. import lexical, tokens
-from ..citations import MARKER, check
+from ..citations import check
 from ..embeddings import Embedder
 from ..prompts import Prompts, select_evidence
 from ..retrieval import Retrieved
