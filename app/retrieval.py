@@ -64,13 +64,13 @@ class Retriever:
         t = time.perf_counter()
         query, *about = self.embedder.encode([question, context] if context else [question])
         timings["embed_query"] = (time.perf_counter() - t) * 1000
-        fused, dense_of, bm25_of, terms = self._fuse(question, query, timings)
+        fused, dense_of, bm25_of, terms, bm25_all = self._fuse(question, query, timings)
         if about:
             # A follow-up is about what the conversation was about: the documents that the
             # conversation's own words find best get a share of the score, and their passages
             # are candidates even when the question's words alone would not find them.
             t = time.perf_counter()
-            prior, _, _, _ = self._fuse(context, about[0], {})
+            prior = self._fuse(context, about[0], {})[0]
             top = max(prior.values(), default=0.0) or 1.0
             doc_score: dict[str, float] = {}
             for r, v in prior.items():
@@ -80,11 +80,11 @@ class Retriever:
             extra = [r for d in focus for r in self.index.doc_rows(d) if r not in fused]
             if extra:
                 more_dense = (self.index.vectors[extra] @ query).tolist()
-                bm25_all = self.index.bm25_scores(terms)
                 top_bm25 = max(bm25_of.values(), default=0.0) or 1.0
                 for r, d in zip(extra, more_dense):
                     dense_of[r], bm25_of[r] = d, float(bm25_all[r])
-                    fused[r] = self.dense_weight * d + (1 - self.dense_weight) * min(1.0, bm25_of[r] / top_bm25)
+                    # scored as convex fusion scores them (under RRF they have no rank: they enter on the prior alone)
+                    fused[r] = self.dense_weight * d + (1 - self.dense_weight) * min(1.0, bm25_of[r] / top_bm25) if self.fusion == "convex" else 0.0
             for r in fused:
                 fused[r] += self.context_weight * doc_score.get(self.index.chunks[r]["doc"], 0.0)
             timings["context"] = (time.perf_counter() - t) * 1000
@@ -123,7 +123,7 @@ class Retriever:
             top_bm25 = max(bm25_of.values(), default=0.0) or 1.0
             fused = {r: self.dense_weight * dense_of[r] + (1 - self.dense_weight) * bm25_of[r] / top_bm25 for r in rows}
         timings["fusion"] = (time.perf_counter() - t) * 1000
-        return fused, dense_of, bm25_of, terms
+        return fused, dense_of, bm25_of, terms, bm25_all
 
     def _passage(self, hit: Hit) -> Passage:
         c = self.index.chunks[hit.row]
