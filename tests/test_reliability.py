@@ -25,7 +25,9 @@ def test_kill_9_during_index_leaves_the_previous_index_served(tmp_path, small_co
     index_dir = tmp_path / "index"
     assert run("index", str(small_collection), index_dir=index_dir, sources=small_collection).returncode == 0
     before = storage.current_build(index_dir)
-    for i in range(4):  # enough new text that the build is still running when it is killed
+    # Enough new text that the build is still embedding when it is killed, on a quiet machine too
+    # (with 4 copies it had sometimes published before the kill at 8 s).
+    for i in range(16):
         shutil.copy(SEEDS / FED, small_collection / f"copy{i}.txt")
     env = {**os.environ, "CITEQA_INDEX_DIR": str(index_dir), "CITEQA_SOURCES": str(small_collection), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([CITEQA, "--quiet", "index"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -36,6 +38,8 @@ def test_kill_9_during_index_leaves_the_previous_index_served(tmp_path, small_co
     assert storage.current_build(index_dir) == before
     index = open_current(index_dir)  # checksums verified
     assert "copy0.txt" not in index.documents and len(index.documents) == 3
+    for i in range(16):  # so that the question below is asked of the served index, not of a new build
+        (small_collection / f"copy{i}.txt").unlink()
     r = run("ask", "Who chaired the meetings?", "--json", index_dir=index_dir, sources=small_collection)
     assert r.returncode == 0 and json.loads(r.stdout)["citations"]
 
