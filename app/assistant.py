@@ -11,6 +11,7 @@ from typing import Iterator
 from . import backends, storage
 from .answers import Answer, Citation, Finished, PassagesFound, TextDelta
 from .backends.generators import GeneratorFailed, GeneratorUnavailable
+from .citations import MARKER
 from .embeddings import Embedder
 from .index import BuildReport, Index, IndexUnusable, build_and_publish, is_current, open_current, read_manifest
 from .prompts import Prompts
@@ -51,7 +52,7 @@ def conversation_context(history: list[dict[str, str]], refusal: str, turns: int
     """What the last turns of a conversation were about, as text to search with (refusals and markers left out)."""
     parts = []
     for m in history[-2 * turns :]:
-        text = re.sub(r"\[\d+\]", "", m["content"])
+        text = MARKER.sub("", m["content"])
         if m["role"] == "assistant" and text.startswith(refusal.rstrip(".")):
             continue
         parts.append(text[:500])

@@ -147,7 +147,7 @@ def _split(text: str) -> tuple[list[tuple[int, int]], list[list[int]], list[list
     A sentence with no marker of its own (a list item, say) rests on its nearest cited neighbour,
     the next one first.
     """
-    sentences = [(a, b) for start, line in _lines(text) for a, b in sentence_spans(text, start, start + len(line))]
+    sentences = answer_spans(text)
     cited = [[int(n) for n in re.findall(r"\[(\d+)\]", text[a:b])] for a, b in sentences]
     inherited = [
         ns or next((cited[j] for j in range(i + 1, len(cited)) if cited[j]), []) or next((cited[j] for j in range(i - 1, -1, -1) if cited[j]), [])
@@ -157,11 +157,13 @@ def _split(text: str) -> tuple[list[tuple[int, int]], list[list[int]], list[list
     return sentences, cited, inherited, bodies
 
 
-def _lines(text: str):
-    pos = 0
+def answer_spans(text: str) -> list[tuple[int, int]]:
+    """[start, end) of each sentence of an answer, a list line being a sentence of its own."""
+    spans, pos = [], 0
     for line in text.split("\n"):
-        yield pos, line
+        spans += sentence_spans(text, pos, pos + len(line))
         pos += len(line) + 1
+    return spans
 
 
 def citation_scores(answer: str, evidence: list[Evidence], sentence_vectors: np.ndarray, embedder: Embedder) -> tuple[float, float, int]:

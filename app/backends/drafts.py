@@ -11,19 +11,13 @@ from __future__ import annotations
 import re
 
 from .. import lexical
-from ..citations import MARKER, Checked
-from ..chunking import sentence_spans
+from ..citations import MARKER, Checked, answer_spans
 
 
 def sentences_of(text: str) -> list[str]:
     """The sentences and list lines of a text, markers removed, normalised for comparison."""
-    out = []
-    for line in text.split("\n"):
-        for a, b in sentence_spans(line):
-            body = " ".join(MARKER.sub("", line[a:b]).split()).strip(" .;:").lower()
-            if body:
-                out.append(body)
-    return out
+    bodies = (" ".join(MARKER.sub("", text[a:b]).split()).strip(" .;:").lower() for a, b in answer_spans(text))
+    return [b for b in bodies if b]
 
 
 MAX_SENTENCES = 2  # the model's answer is short: the quotes under it carry the detail
@@ -31,18 +25,10 @@ MAX_SENTENCES = 2  # the model's answer is short: the quotes under it carry the 
 
 def cut(text: str, n: int = MAX_SENTENCES) -> str | None:
     """The first n sentences (or lines) of the text once it has begun another, else None (keep writing)."""
-    spans = [(start + a, start + b) for start, line in _lines(text) for a, b in sentence_spans(line)]
-    spans = [(a, b) for a, b in spans if MARKER.sub("", text[a:b]).strip(" .;:[]")]
+    spans = [(a, b) for a, b in answer_spans(text) if MARKER.sub("", text[a:b]).strip(" .;:[]")]
     if len(spans) <= n:
         return None
     return text[: spans[n - 1][1]].rstrip()
-
-
-def _lines(text: str):
-    pos = 0
-    for line in text.split("\n"):
-        yield pos, line
-        pos += len(line) + 1
 
 
 def repeats(text: str) -> bool:
@@ -91,7 +77,7 @@ def copied(sentence: str, quotes: str, overlap: float = 0.8) -> bool:
 
 def join(direct: str, quotes: str) -> str:
     """The model's answer, less the sentences the quotes say anyway, then the quotes; the quotes alone if nothing is left."""
-    own = [(a, b) for start, line in _lines(direct) for a, b in ((start + x, start + y) for x, y in sentence_spans(line))]
+    own = answer_spans(direct)
     kept = [direct[a:b] for a, b in own if not copied(MARKER.sub("", direct[a:b]), quotes)]
     text = " ".join(kept).strip() if len(kept) < len(own) else direct.strip()
     return f"{text}\n\n{quotes.strip()}" if text else quotes.strip()

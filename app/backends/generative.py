@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from contextlib import closing
+from dataclasses import replace
 from typing import Iterator
 
 from .. import lexical, tokens
@@ -60,8 +61,10 @@ class Generative:
             answerability = self.answerability(quotes.text, retrieved.question)
             stages["judge"] = (time.perf_counter() - t) * 1000
             if answerability is not None and answerability < threshold:
-                draft = ex.refuse(f"the model judged that the quoted sentences do not answer it (P(yes) {answerability:.2f} < {threshold})")
-                draft.warnings, draft.answerability, draft.timings_ms = injected, answerability, stages
+                draft = replace(
+                    ex.refuse(f"the model judged that the quoted sentences do not answer it (P(yes) {answerability:.2f} < {threshold})"),
+                    warnings=injected, answerability=answerability, timings_ms=stages,
+                )
                 yield draft.text
                 yield draft
                 return
@@ -83,10 +86,10 @@ class Generative:
         support = _support(checked.spans, evidence)
         why = drafts.rejection(checked, raw, retrieved.question, {t for c in support for t in lexical.tokenize(c.text)})
         if why:
-            draft = quotes
-            draft.warnings = [*checked.warnings, f"{why}, so this answer is the quoted sentences alone (the model wrote: “{raw.strip()[:300]}”)", *injected]
-            draft.prompt_tokens, draft.answerability, draft.timings_ms = prompt_tokens, answerability, stages
-            yield draft
+            warning = f"{why}, so this answer is the quoted sentences alone (the model wrote: “{raw.strip()[:300]}”)"
+            yield replace(
+                quotes, warnings=[*checked.warnings, warning, *injected], prompt_tokens=prompt_tokens, answerability=answerability, timings_ms=stages,
+            )
             return
         # The quotes, with the sentences the model's answer rests on when they were not chosen already.
         quoted = {(c.n, c.position) for c in chosen}

@@ -116,8 +116,8 @@ class LocalLlama:
     def judge(self, messages: list[dict[str, str]]) -> float:
         """P("yes") against "no" as the model's next token after `messages`, one forward pass.
 
-        The prompt usually extends the one just generated from (same system prompt, passages and
-        answer), so only the new tokens are read: the KV cache holds the rest."""
+        Only the tokens after the prefix it shares with the last prompt are read: the KV cache
+        holds the rest."""
         import numpy as np
 
         llm = self.load()
