@@ -4,21 +4,23 @@ from __future__ import annotations
 
 import re
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import backends, storage
+from . import backends, sources, storage
 from .answers import Answer, Citation, Finished, PassagesFound, TextDelta
 from .backends.generators import GeneratorFailed, GeneratorUnavailable
 from .citations import MARKER
 from .embeddings import Embedder
-from .index import BuildReport, Index, IndexUnusable, build_and_publish, is_current, open_current, read_manifest
+from .index import BuildReport, Index, IndexUnusable, build_and_publish, is_current, open_current, read_manifest, verify_files
 from .prompts import Prompts
 from .retrieval import Retrieved, Retriever
+from .safety import without_bidi_controls
 from .settings import Settings
 
-DEFAULT_SOURCES = [Path("seeds")]
 MAX_QUESTION_CHARS = 2000
 _REFERRING = re.compile(r"\b(it|its|they|them|their|he|him|his|she|her|this|that|these|those|there|then|the same)\b", re.I)
 
@@ -59,6 +61,15 @@ def conversation_context(history: list[dict[str, str]], refusal: str, turns: int
     return " ".join(" ".join(parts).split())
 
 
+@dataclass
+class View:
+    """One build and what answers from it; a question uses one view from start to end, even if a new build is swapped in meanwhile."""
+
+    index: Index
+    retriever: Retriever
+    backends: dict[str, backends.Backend] = field(default_factory=dict)
+
+
 class Assistant:
     def __init__(self, settings: Settings, progress: bool = True, log=sys.stderr, embedder: Embedder | None = None):
         self.settings = settings
@@ -66,69 +77,91 @@ class Assistant:
         self.log = log
         self.embedder = embedder or Embedder(settings.threads, settings.batch_size, settings.embed_precision)
         self.prompts = Prompts(settings.prompts_dir)
-        self._index: Index | None = None
-        self._retriever: Retriever | None = None
-        self._backends: dict[str, backends.Backend] = {}
+        self._view: View | None = None
         self._generators: dict = {}
+        self._swap = threading.Lock()  # one build or reload at a time in this process
         self.last_build: BuildReport | None = None
 
     @property
-    def index(self) -> Index:
-        if self._index is None:
+    def view(self) -> View:
+        if self._view is None:
             self.ensure_index()
-        return self._index
+        return self._view
 
-    def update_index(self, sources: list[Path] | None = None, rebuild: bool = False) -> BuildReport | None:
-        """Build the index (incrementally) if it is missing or stale; None if it was current.
+    @property
+    def index(self) -> Index:
+        return self.view.index
+
+    def update_index(self, add: list[Path] = (), remove: list[Path] = (), rebuild: bool = False, verify: bool = False) -> BuildReport | None:
+        """Build the index (incrementally) if it is missing, stale or (with `verify`) damaged; None if it was current.
 
         Only the manifest is read to decide: loading a 100k-chunk index just to find it current took 5 s."""
         s = self.settings
-        build = storage.current_build(s.index_dir)
-        manifest = None
-        if build is not None:
-            try:
-                manifest = read_manifest(build)
-            except IndexUnusable as e:
-                print(f"warning: {e}; rebuilding", file=self.log)
-        sources = sources or s.sources or ([Path(p) for p in manifest["sources"]] if manifest else DEFAULT_SOURCES)
-        if not rebuild and manifest is not None and is_current(manifest, sources, s, self.embedder):
-            return None
-        what = "building" if manifest is None else "updating"
-        print(f"{what} the index in {s.index_dir} from {', '.join(map(str, sources))} ...", file=self.log)
-        loaded = None if rebuild else self._index
-        self._use(*build_and_publish(s.index_dir, sources, self.embedder, s, self.progress, loaded))
-        for error in self.last_build.errors:
-            print(f"warning: skipped {error}", file=self.log)
-        return self.last_build
+        absent = sources.missing(list(add))
+        if absent:
+            raise FileNotFoundError(f"{absent[0]}: no such file or folder")
+        with self._swap:
+            build = storage.current_build(s.index_dir)
+            manifest = None
+            if build is not None:
+                try:
+                    manifest = read_manifest(build)
+                    if verify:
+                        verify_files(build, manifest)
+                except IndexUnusable as e:
+                    print(f"warning: {e}; rebuilding", file=self.log)
+                    manifest, rebuild = None, True
+            wanted = sources.collection(s, manifest, add, remove)
+            if not rebuild and manifest is not None and is_current(manifest, wanted, s, self.embedder):
+                return None
+            what = "building" if manifest is None else "updating"
+            print(f"{what} the index in {s.index_dir} from {', '.join(map(str, wanted))} ...", file=self.log)
+            loaded = None if rebuild or self._view is None else self._view.index
+            self._use(*build_and_publish(s.index_dir, s, self.embedder, add, remove, self.progress, loaded, rebuild))
+            return self.last_build
 
-    def ensure_index(self, sources: list[Path] | None = None) -> Index:
+    def ensure_index(self) -> Index:
         """Open the index, building it first (incrementally) if it is missing or stale."""
-        if self.update_index(sources) is None:
-            if self._index is not None and self._index.folder == storage.current_build(self.settings.index_dir):
-                self.last_build = None  # what is in memory is current: nothing to read again
-                return self._index
+        report = self.update_index()
+        if report is not None:
+            for error in report.errors:
+                print(f"warning: skipped {error}", file=self.log)
+        elif not self.follow():
+            self.last_build = None  # what is in memory is current: nothing to read again
+        return self._view.index
+
+    def follow(self) -> bool:
+        """Switch to the current build on disk if it is not the one in use (another process built it); whether it switched."""
+        with self._swap:
+            folder = storage.current_build(self.settings.index_dir)
+            if folder is None or (self._view is not None and self._view.index.folder == folder):
+                return False
             try:
                 self._use(open_current(self.settings.index_dir), None)
             except IndexUnusable as e:  # the manifest was fine but a file is damaged
+                if self._view is not None:
+                    print(f"warning: {e}; still answering from {self._view.index.folder}", file=self.log)
+                    return False
                 print(f"warning: {e}; rebuilding", file=self.log)
-                self.update_index(sources, rebuild=True)
-        return self._index
+        if self._view is None:
+            self.update_index(rebuild=True)
+        return True
 
     def _use(self, index: Index, report: BuildReport | None) -> None:
         s = self.settings
-        self._index, self.last_build = index, report
-        self._retriever = Retriever(index, self.embedder, s.candidates, s.fusion, s.dense_weight, s.rrf_k, s.context_weight)
-        self._backends.clear()
+        self._view = View(index, Retriever(index, self.embedder, s.candidates, s.fusion, s.dense_weight, s.rrf_k, s.context_weight))
+        self.last_build = report
 
-    def backend(self, name: str | None = None) -> backends.Backend:
+    def backend(self, name: str | None = None, view: View | None = None) -> backends.Backend:
         name = name or self.settings.backend
-        if name not in self._backends:
-            # Backends are rebuilt over each new index; the generators (a loaded model) live on.
-            backend = backends.create(name, self.index, self.settings, self.embedder, self.prompts, self._generators.get(name))
+        view = view or self.view
+        if name not in view.backends:
+            # Backends are made over each new index; the generators (a loaded model) live on.
+            backend = backends.create(name, view.index, self.settings, self.embedder, self.prompts, self._generators.get(name))
             if hasattr(backend, "generator"):
                 self._generators[name] = backend.generator
-            self._backends[name] = backend
-        return self._backends[name]
+            view.backends[name] = backend
+        return view.backends[name]
 
     def loaded_generators(self) -> list[str]:
         """The LLM backends whose generator has been created (and, for `local`, whose model is loaded)."""
@@ -148,9 +181,8 @@ class Assistant:
             return f"{question} ({clean_question(previous)})"
         return question
 
-    def retrieve(self, question: str, k: int | None = None, history: list[dict[str, str]] | None = None) -> Retrieved:
-        self.index  # noqa: B018  (opens or builds the index)
-        return self._retriever.search(question, k or self.settings.top_k, conversation_context(history or [], self.prompts.refusal()))
+    def retrieve(self, question: str, k: int | None = None, history: list[dict[str, str]] | None = None, view: View | None = None) -> Retrieved:
+        return (view or self.view).retriever.search(question, k or self.settings.top_k, conversation_context(history or [], self.prompts.refusal()))
 
     def ask(self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None) -> Answer:
         for event in self.stream(question, history, k, backend):
@@ -169,13 +201,14 @@ class Assistant:
         backends.check(name)
         warnings: list[str] = []
         timings: dict[str, float] = {}
+        view = self.view
         try:
-            chosen = self.backend(name)
+            chosen = self.backend(name, view)
         except (GeneratorUnavailable, GeneratorFailed) as e:
-            chosen = self._fallback(name, e, warnings)
+            chosen = self._fallback(name, e, warnings, view)
 
         standalone = self.standalone(question, history) if history else question
-        retrieved = self.retrieve(standalone, k, history)
+        retrieved = self.retrieve(standalone, k, history, view)
         timings.update(retrieved.timings_ms)
         yield PassagesFound(retrieved.passages, standalone if history else None)
 
@@ -185,11 +218,11 @@ class Assistant:
             for item in chosen.run(retrieved):
                 if isinstance(item, str):
                     timings.setdefault("first_token", (time.perf_counter() - t) * 1000)
-                    yield TextDelta(item)
+                    yield TextDelta(without_bidi_controls(item))
                 else:
                     draft = item
         except (GeneratorUnavailable, GeneratorFailed) as e:
-            chosen = self._fallback(name, e, warnings)
+            chosen = self._fallback(name, e, warnings, view)
             yield TextDelta(f"\n\n[{warnings[-1]}]\n\n")
             draft = [x for x in chosen.run(retrieved) if not isinstance(x, str)][0]
         timings["answer"] = (time.perf_counter() - t) * 1000
@@ -199,12 +232,12 @@ class Assistant:
         for n, spans in sorted(draft.spans.items()):
             p = retrieved.passages[n - 1]
             start, end = min(s for s, _ in spans), max(e for _, e in spans)
-            citations.append(Citation(n, p.passage_id, p.doc, p.section, start, end, self.index.texts[p.doc][start:end]))
+            citations.append(Citation(n, p.passage_id, p.doc, p.section, start, end, view.index.texts[p.doc][start:end]))
         timings["total"] = (time.perf_counter() - started) * 1000
         yield Finished(
             Answer(
                 question=question,
-                answer=draft.text,
+                answer=without_bidi_controls(draft.text),
                 abstained=draft.abstained,
                 citations=citations,
                 passages=retrieved.passages,
@@ -219,8 +252,8 @@ class Assistant:
             )
         )
 
-    def _fallback(self, name: str, error: Exception, warnings: list[str]) -> backends.Backend:
+    def _fallback(self, name: str, error: Exception, warnings: list[str], view: View) -> backends.Backend:
         message = f"the {name} backend failed ({error}); this is the extractive answer instead"
         warnings.append(message)
         print(f"warning: {message}", file=self.log)
-        return self.backend("extractive")
+        return self.backend("extractive", view)

@@ -13,7 +13,10 @@ from . import tokens
 from .cleaning import DATE_LINE, SENTENCE_END, CleanText
 
 # Bump when cleaning or chunking changes what chunks come out: indexes built before are then stale.
-PIPELINE_VERSION = 2
+PIPELINE_VERSION = 3
+# A sentence or list item longer than this is split (at a space if there is one): a line without
+# any sentence end, or without any whitespace at all, would otherwise be one "sentence" of megabytes.
+MAX_UNIT_CHARS = 2000
 
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*$")
 ITEM = re.compile(r"^(\d{1,2}[.)]|[a-z][.)]|\(\d{1,2}\)|\([a-z]\)|[-•*▪◦])\s+\S")
@@ -159,7 +162,20 @@ def units(clean: CleanText) -> list[Unit]:
         after_break = False
         i += 1
     flush_paragraph(len(lines))
-    return out
+    return [piece for u in out for piece in _split_long(text, u)]
+
+
+def _split_long(text: str, u: Unit) -> list[Unit]:
+    if u.end - u.start <= MAX_UNIT_CHARS:
+        return [u]
+    pieces, a = [], u.start
+    while u.end - a > MAX_UNIT_CHARS:
+        cut = text.rfind(" ", a + MAX_UNIT_CHARS // 2, a + MAX_UNIT_CHARS)
+        b = cut if cut > a else a + MAX_UNIT_CHARS
+        pieces.append(Unit(u.kind, a, b, u.section))
+        a = b + (text[b : b + 1].isspace())
+    pieces.append(Unit(u.kind, a, u.end, u.section, u.intro))
+    return pieces
 
 
 def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tuple[int, int]]:
@@ -167,7 +183,7 @@ def sentence_spans(text: str, start: int = 0, end: int | None = None) -> list[tu
     end = len(text) if end is None else end
     found, s = [], start
     for m in SENTENCE_BOUNDARY.finditer(text, start, end):
-        word = re.search(r"(\S+)$", text[s : m.start() + 1])
+        word = re.search(r"(\S+)$", text[max(s, m.start() - 64) : m.start() + 1])  # the tail: abbreviations are short
         token = word.group(1).lower().lstrip("(\"“") if word else ""
         if token in ABBREVIATIONS or re.fullmatch(r"[a-z]\.", token) or re.fullmatch(r"\d{1,2}\.", token):
             continue

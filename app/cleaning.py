@@ -54,8 +54,10 @@ def clean(original: str) -> CleanText:
     lines: list[Line] = []
     pos = 0
     for raw in original.split("\n"):
-        stripped = raw.strip()
-        lines.append([(stripped, pos + raw.index(stripped[0]))] if stripped else [])
+        # A byte-order mark is part of the original text (offsets count it) but never of a line's words.
+        body = raw.lstrip("\ufeff")
+        stripped = body.strip()
+        lines.append([(stripped, pos + len(raw) - len(body) + body.index(stripped[0]))] if stripped else [])
         pos += len(raw) + 1
     lines = _drop_page_furniture(lines)
     lines = _join_hyphenated(lines)
@@ -97,7 +99,7 @@ def _drop_page_furniture(lines: list[Line]) -> list[Line]:
     while i < len(lines):
         if join_next and texts[i]:
             # The page broke a word: "e" + "commerce" -> "e-commerce", "commu" + "nication" -> "communication".
-            fragment = re.search(r"([A-Za-z]+)$", _text(out[-1]))
+            fragment = re.search(r"([A-Za-z]+)$", _text(out[-1])[-64:])  # the tail only: a search of a long word backtracks quadratically
             joint = [("-", -1)] if fragment and len(fragment.group(1)) <= 2 else []
             out[-1] = out[-1] + joint + lines[i]
             join_next = i in glued
@@ -127,7 +129,7 @@ def _join_hyphenated(lines: list[Line]) -> list[Line]:
     for line in lines:
         prev = _text(out[-1]) if out else ""
         cur = _text(line)
-        m = re.search(r"([A-Za-z]+)-$", prev)
+        m = re.search(r"([A-Za-z]+)-$", prev[-64:])  # the tail only, as above
         if m and cur[:1].islower():
             joined = list(out[-1])
             if len(m.group(1)) > 2:

@@ -1,7 +1,7 @@
 """The `citeqa` command: index, ask, show, docs.
 
 Exit codes: 0 done; 1 done, but some files could not be indexed; 2 bad input or settings;
-3 unknown passage or document; 4 the index or a model cannot be used.
+3 unknown passage or document; 4 the index or a model cannot be used, or the index cannot be written; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from . import __version__, backends, storage
+from . import __version__, backends, sources, storage
 from .answers import Answer, Finished, TextDelta
 from .assistant import Assistant, QuestionError, clean_history, clean_question
 from .prompts import PromptError
@@ -22,8 +22,10 @@ from .embeddings import ModelError
 from .evaluation import collections
 from .evaluation.gold import GoldError
 from .index import IndexUnusable, read_manifest
+from .safety import visible_bidi_controls
 from .settings import Settings, SettingsError
 from .storage import IndexLockedError
+from .vectorfile import VectorFileError
 
 OK, PARTIAL, BAD_INPUT, NOT_FOUND, UNUSABLE = 0, 1, 2, 3, 4
 
@@ -36,7 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     ix = sub.add_parser("index", help="build or update the index (only new and changed files are embedded)")
-    ix.add_argument("paths", nargs="*", type=Path, help="files or folders (default: what the index holds, or seeds/)")
+    ix.add_argument("paths", nargs="*", type=Path, help="files or folders to add to the collection (a new index: seeds/ when none are given)")
+    ix.add_argument("--remove", nargs="+", type=Path, default=[], metavar="PATH", help="take these files or folders out of the collection")
 
     ask = sub.add_parser("ask", help="answer a question, or one per line of standard input with -")
     ask.add_argument("question", help="the question, or - to read one question per line from standard input")
@@ -80,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
             # A collection other than the seeds has its own index, built from its own documents.
             c = collections.get(args.collection)
             if c.name != "seeds":
-                overrides = {"index_dir": args.index_dir or c.index_dir, "sources": list(c.sources)}
+                # Its own uploads folder (none): the gold collection holds its documents only.
+                overrides = {"index_dir": args.index_dir or c.index_dir, "sources": list(c.sources), "upload_dir": c.index_dir / "uploads"}
         settings = Settings.from_env(**overrides)
         assistant = Assistant(settings, progress=not args.quiet)
         return {"index": _index, "ask": _ask, "show": _show, "docs": _docs, "eval": _eval, "serve": _serve}[args.command](assistant, args)
@@ -88,9 +92,13 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(e, BAD_INPUT)
     except (IngestError, GoldError) as e:
         return _fail(e, BAD_INPUT)
-    except (IndexUnusable, ModelError, IndexLockedError, PromptError) as e:
+    except (IndexUnusable, ModelError, IndexLockedError, PromptError, VectorFileError) as e:
         return _fail(e, UNUSABLE)
+    except OSError as e:  # a full disk, a folder we may not write
+        return _fail(storage.describe_os_error(e), UNUSABLE)
     except KeyboardInterrupt:
+        if args.command == "index":
+            print("citeqa: interrupted; nothing of this build was kept, the previous index is still in use", file=sys.stderr)
         return 130
 
 
@@ -100,12 +108,17 @@ def _fail(error: Exception, code: int) -> int:
 
 
 def _index(assistant: Assistant, args) -> int:
-    report = assistant.update_index(sources=args.paths or None)
+    # An explicit `index` also checks every file's checksum: a damaged build is rebuilt, not "up to date".
+    report = assistant.update_index(add=args.paths, remove=args.remove, verify=True)
     if report is None:
-        documents = read_manifest(storage.current_build(assistant.settings.index_dir))["documents"]
+        manifest = read_manifest(storage.current_build(assistant.settings.index_dir))
+        documents = manifest["documents"]
         chunks = sum(d["chunks"] for d in documents.values())
         print(f"the index in {assistant.settings.index_dir} is up to date: {len(documents)} documents, {chunks} chunks")
-        return OK
+        absent = sources.missing(sources.recorded(manifest))
+        for root in absent:
+            print(f"citeqa: {sources.gone(root, sum(1 for d in documents.values() if Path(d['path']).is_relative_to(root)))}", file=sys.stderr)
+        return PARTIAL if absent else OK
     print(
         f"indexed {report.documents} documents into {report.chunks} chunks in {report.seconds:.1f} s "
         f"(embedded {len(report.embedded)}, reused {len(report.reused)}, removed {len(report.removed)}; "
@@ -196,7 +209,7 @@ def _print_checked(answer: Answer, streamed: str) -> None:
         for c in answer.citations:
             where = f"{c.doc}, characters {c.start}-{c.end}" + (f" · {c.section}" if c.section else "")
             print(f"  [{c.n}] {where}  (citeqa show {c.passage_id})")
-            quote = " ".join(c.text.split())
+            quote = visible_bidi_controls(" ".join(c.text.split()))
             print(textwrap.indent(textwrap.fill(f"“{quote}”", 96), "      "))
     elif answer.abstained and answer.passages:
         print("\nClosest passages, none of which answers it:")
@@ -255,10 +268,16 @@ def _serve(assistant: Assistant, args) -> int:
                 BAD_INPUT,
             )
         print(f"WARNING: serving on {args.host} with NO authentication: anyone who can reach this address can read every document", file=sys.stderr)
-    assistant.ensure_index()
+    try:
+        assistant.ensure_index()
+    except OSError as e:  # e.g. a full disk while indexing new uploads: serve what is built
+        if storage.current_build(assistant.settings.index_dir) is None:
+            raise
+        print(f"warning: {storage.describe_os_error(e)}; answering from the current build", file=sys.stderr)
+        assistant.follow()
     warm_up(assistant)
     print(f"citeqa on http://{args.host}:{args.port}/  (API docs: /api/docs)", file=sys.stderr, flush=True)
-    uvicorn.run(create_app(assistant.settings, assistant), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_app(assistant.settings, assistant, args.host), host=args.host, port=args.port, log_level="warning")
     return OK
 
 

@@ -75,11 +75,15 @@ def _decode(path: Path, data: bytes) -> str:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
-        raise IngestError(path, f"not valid UTF-8 (byte {e.start}, line {line}); convert it with e.g. `iconv -t UTF-8`") from None
+        source = "UTF-16" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else "LATIN1"  # the likely encoding; `file -i` tells
+        raise IngestError(
+            path, f"not valid UTF-8 (byte {e.start}, line {line}); convert it, e.g. `iconv -f {source} -t UTF-8 '{path}' > '{path}.utf8{path.suffix}'`"
+        ) from None
     if "\x00" in text:
         raise IngestError(path, "the file holds NUL bytes: it looks binary, not text")
-    # Universal newlines, as open(path).read() gives them, so offsets agree with it.
-    return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    # Universal newlines, and a byte-order mark kept as its character, as open(path, encoding="utf-8").read()
+    # gives them: offsets agree with that reading.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 _BLOCK_TAGS = {

@@ -98,27 +98,30 @@ class Embedder:
         return SentenceTransformer(str(path), device="cpu")
 
     def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Vectors for `texts`, computed on the embedding thread a few batches at a time.
+
+        Each step is its own task on that thread, so a question's embedding waits for one step of
+        a large build, not for the whole build; and Ctrl-C (which only the main thread sees) stops
+        a build after the step in progress instead of after the last one."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        return self._worker.submit(self._encode, texts, progress).result()
-
-    def _encode(self, texts: list[str], progress: bool) -> np.ndarray:
-        import torch
         from tqdm import tqdm
 
         # Longest first across the whole input, so each batch pads to similar lengths
         # (sentence-transformers sorts only within one call).
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        step = self.batch_size * 8
-        with (
-            tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar,
-            torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"),
-        ):
+        step = self.batch_size * 2
+        with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
             for i in range(0, len(texts), step):
                 rows = order[i : i + step]
-                batch = [texts[r] for r in rows]
-                out[rows] = self._model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
-                bar.update(len(batch))
+                out[rows] = self._worker.submit(self._encode, [texts[r] for r in rows]).result()
+                bar.update(len(rows))
         out /= np.linalg.norm(out, axis=1, keepdims=True)  # bfloat16 normalises only to about 1e-3
         return out
+
+    def _encode(self, batch: list[str]) -> np.ndarray:
+        import torch
+
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"):
+            return self._model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)

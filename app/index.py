@@ -16,12 +16,14 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from . import lexical, storage
 from .chunking import chunk
@@ -30,6 +32,8 @@ from .documents import Document, IngestError, discover, load
 from .embeddings import Embedder
 from .checksums import sha256_file
 from .settings import Settings
+from .sources import collection, gone
+from .vectorfile import VectorFile
 
 FORMAT_VERSION = 1
 
@@ -40,6 +44,8 @@ FORMAT_VERSION = 1
 FLAT_LIMIT = 200_000
 HNSW_M = 32
 HNSW_EF_SEARCH = 256
+# A build that embeds more texts than this gets a warning first (bench/build.py measures texts/s).
+LARGE_BUILD = 50_000
 
 
 def dense_kind(setting: str, n: int) -> str:
@@ -66,6 +72,11 @@ class BuildReport:
     stages: dict[str, float] = field(default_factory=dict)  # seconds spent in each stage of the build
 
 
+
+
+def _under(path: str, root: Path) -> bool:
+    p, r = Path(path).resolve(), root.resolve()
+    return p == r or r in p.parents
 
 
 def _stat(path: Path) -> tuple[int, int]:
@@ -142,14 +153,23 @@ class Index:
         """Index the files under `sources`, reusing what `previous` holds for unchanged documents."""
         started = time.perf_counter()
         report = BuildReport()
-        files = discover(sources)
         reusable = previous if previous is not None and compatible(previous.manifest, settings, embedder) else None
+        files = discover([p for p in sources if p.exists()])
+        # A recorded source that is gone (an unmounted disk, a moved folder) keeps its documents
+        # until it is removed on purpose.
+        orphans: list[str] = []
+        for root in (p for p in sources if not p.exists()):
+            held = [n for n, d in (reusable.documents.items() if reusable else []) if _under(d["path"], root) and n not in {m for _, m in files}]
+            orphans += held
+            report.errors.append(IngestError(root, gone(root, len(held)).split(": ", 1)[1]))
 
-        kept: dict[str, tuple[dict, list[dict], np.ndarray, np.ndarray, str]] = {}
+        kept: dict[str, tuple[dict, list[dict], np.ndarray, np.ndarray, str]] = {n: reusable._document_parts(n) for n in orphans}
         fresh: dict[str, tuple[dict, list]] = {}
+        reading = tqdm(total=sum(_stat(p)[0] for p, _ in files), desc="reading", unit="B", unit_scale=True, disable=not progress, file=sys.stderr)
         for path, name in files:
             old = reusable.documents.get(name) if reusable else None
             size, mtime = _stat(path)
+            reading.update(size)
             if old and (old["size"], old["mtime_ns"]) == (size, mtime):
                 kept[name] = reusable._document_parts(name, path=str(path))
                 continue
@@ -168,7 +188,12 @@ class Index:
             pieces = chunk(text, doc.text, settings.chunk_tokens, settings.chunk_overlap, settings.max_list_tokens)
             fresh[name] = (cls._document_entry(doc, size, mtime, len(pieces)), pieces, doc.text)
 
+        reading.close()
         report.stages["read_and_chunk"] = time.perf_counter() - started
+        n_texts = sum(len(pieces) + sum(len(p.sentences) for p in pieces) for _, pieces, _ in fresh.values())
+        if progress and n_texts >= LARGE_BUILD:
+            print(f"warning: {n_texts:,} passages and sentences to embed from {len(fresh)} new or changed file(s); on a CPU this can take "
+                  "hours (the bar below shows the estimate). Ctrl-C stops it and keeps the previous index.", file=sys.stderr)
 
         if fresh:
             t = time.perf_counter()
@@ -189,7 +214,7 @@ class Index:
         all_sentence_vectors: list[np.ndarray] = []
         all_texts: dict[str, str] = {}
         ci = si = 0
-        for _, name in files:
+        for name in [*(name for _, name in files), *orphans]:
             if name in kept:
                 entry, chunks_, vecs, svecs, text = kept[name]
                 report.reused.append(name)
@@ -329,10 +354,7 @@ class Index:
         rebuild = "rebuild it with `citeqa index`"
         manifest = read_manifest(folder)
         if verify:
-            for rel, digest in manifest.get("files", {}).items():
-                path = folder / rel
-                if not path.is_file() or sha256_file(path) != digest:
-                    raise IndexUnusable(f"index file {path} is missing or damaged (checksum mismatch); {rebuild}")
+            verify_files(folder, manifest)
         try:
             with open(folder / "chunks.jsonl", encoding="utf-8") as f:
                 chunks = [json.loads(line) for line in f]
@@ -344,10 +366,8 @@ class Index:
             index.folder = folder
             index.manifest = manifest
             index.chunks = chunks
-            # Memory-mapped: a query touches a few dozen rows, so the rest need not be read or resident
-            # (at 100k chunks the server's peak memory fell from 3.8 to 2.4 GB and loading by 1.1 s; bench/README.md).
-            index.vectors = np.load(folder / "vectors.npy", mmap_mode="r")
-            index.sentence_vectors = np.load(folder / "sentence_vectors.npy", mmap_mode="r")
+            index.vectors = VectorFile(folder / "vectors.npy")
+            index.sentence_vectors = VectorFile(folder / "sentence_vectors.npy")
             index.texts = texts
             index.by_id = {c["id"]: i for i, c in enumerate(chunks)}
             index._dense = faiss.read_index(str(folder / "dense.faiss"))
@@ -369,6 +389,14 @@ def read_manifest(folder: Path) -> dict:
     return manifest
 
 
+def verify_files(folder: Path, manifest: dict) -> None:
+    """Raise IndexUnusable unless every file of the build is there with the checksum its manifest records."""
+    for rel, digest in manifest.get("files", {}).items():
+        path = folder / rel
+        if not path.is_file() or sha256_file(path) != digest:
+            raise IndexUnusable(f"index file {path} is missing or damaged (checksum mismatch); rebuild it with `citeqa index`")
+
+
 def compatible(manifest: dict, settings: Settings, embedder: Embedder) -> bool:
     """Whether an index's chunks and vectors can be reused under these settings."""
     return (
@@ -383,11 +411,14 @@ def is_current(manifest: dict, sources: list[Path], settings: Settings, embedder
     n = sum(doc["chunks"] for doc in manifest["documents"].values())
     if not compatible(manifest, settings, embedder) or dense_kind(manifest.get("faiss_index", "flat"), n) != dense_kind(settings.faiss_index, n):
         return False
+    if {str(p) for p in sources} != set(manifest.get("sources", [])):
+        return False
+    gone = [p for p in sources if not p.exists()]
     try:
-        files = discover(sources)
-    except (FileNotFoundError, IngestError):
+        files = discover([p for p in sources if p.exists()])
+    except IngestError:
         return True  # nothing better can be built; keep serving what we have
-    documents = manifest["documents"]
+    documents = {name: d for name, d in manifest["documents"].items() if not any(_under(d["path"], root) for root in gone)}
     if {name for _, name in files} != set(documents):
         return False
     for path, name in files:
@@ -403,19 +434,29 @@ def open_current(index_dir: Path) -> Index | None:
 
 
 def build_and_publish(
-    index_dir: Path, sources: list[Path], embedder: Embedder, settings: Settings, progress: bool = True, loaded: Index | None = None
+    index_dir: Path, settings: Settings, embedder: Embedder, add: list[Path] = (), remove: list[Path] = (),
+    progress: bool = True, loaded: Index | None = None, rebuild: bool = False,
 ) -> tuple[Index, BuildReport]:
     """Build incrementally from the current index and make the result current, atomically.
 
-    `loaded` is an index the caller holds in memory; it is reused if it is still the current build
-    (a server adding an upload to 100k chunks would otherwise read 1.45 GB again)."""
+    What to build from is read from the current build under the lock (see sources.py), so a
+    builder that waited for another one adds to its work instead of undoing it. `loaded` is an
+    index the caller holds in memory; it is reused if it is still the current build (a server
+    adding an upload to 100k chunks would otherwise read 1.45 GB again)."""
     with storage.lock(index_dir):
+        current = storage.current_build(index_dir)
         try:
-            current = storage.current_build(index_dir)
-            previous = loaded if loaded is not None and current is not None and loaded.folder == current else open_current(index_dir)
+            manifest = read_manifest(current) if current else None
+        except IndexUnusable:
+            manifest = None
+        try:
+            if rebuild or current is None:
+                previous = None
+            else:
+                previous = loaded if loaded is not None and loaded.folder == current else Index.load(current)
         except IndexUnusable:
             previous = None  # a damaged index is rebuilt from scratch
-        index, report = Index.build(sources, embedder, settings, previous, progress)
+        index, report = Index.build(collection(settings, manifest, add, remove), embedder, settings, previous, progress)
         t = time.perf_counter()
         index.bm25  # noqa: B018 - built here so its time is reported apart from writing
         report.stages["bm25_index"] = time.perf_counter() - t

@@ -1,4 +1,4 @@
-"""Text in documents that reads like instructions to an AI (prompt injection) is never used as evidence."""
+"""Text from documents that could mislead: instructions to an AI (never used as evidence), and bidi controls (never shown as they are)."""
 
 from __future__ import annotations
 
@@ -15,3 +15,18 @@ _INSTRUCTIONS = re.compile(
 
 def looks_like_instructions(text: str) -> bool:
     return bool(_INSTRUCTIONS.search(text))
+
+
+# Embedding and override controls reorder what follows them on screen: a quoted "‮txt.exe" shows as
+# "exe.txt". Isolates (U+2066-2069) leak the same way when left unclosed.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def without_bidi_controls(text: str) -> str:
+    """An answer's words as the documents have them, minus the characters that would reorder their display."""
+    return BIDI_CONTROLS.sub("", text)
+
+
+def visible_bidi_controls(text: str) -> str:
+    """For a terminal: each control shown as its code point, so an exact quote stays exact but cannot reorder the line."""
+    return BIDI_CONTROLS.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)

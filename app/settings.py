@@ -57,10 +57,17 @@ class Settings:
     # Documents added over HTTP are kept here and indexed with the sources.
     upload_dir: Path = Path("uploads")
     max_upload_bytes: int = 5_000_000
+    # A server checks this often for a build another process published, and switches to it.
+    follow_seconds: float = 2.0
     # The server runs one LLM generation at a time; this many more may wait, the rest get 503.
     max_queue: int = 8
     # Required for `serve` on an address other than loopback (bearer header, or the login page).
     api_token: str = field(default="", repr=False)
+    # How long a browser stays signed in after /login.
+    session_hours: float = 12.0
+    # Host names the server answers to besides loopback names, IP literals and the bind address
+    # (comma-separated; ".example.com" for every subdomain): the name a reverse proxy forwards.
+    allowed_hosts: str = ""
     # The local LLM: a packaged model name (qwen2.5-0.5b, qwen2.5-1.5b) or a path to a .gguf file.
     llm_model: str = "qwen2.5-0.5b"
     model_dir: Path = Path("~/.cache/citeqa/models")

@@ -24,6 +24,16 @@ class IndexLockedError(RuntimeError):
     """Another process is building this index."""
 
 
+def describe_os_error(error: OSError) -> str:
+    """What went wrong writing or reading a build, in words that say what to do."""
+    where = f" ({error.filename})" if error.filename else ""
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"no space left on the device{where}: free some space, then run `citeqa index` again; the previous build is kept"
+    if error.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"not allowed to write{where}: check the permissions of the index folder (CITEQA_INDEX_DIR)"
+    return f"{error.strerror or error}{where}"
+
+
 def current_build(index_dir: Path) -> Path | None:
     link = index_dir / "current"
     if not link.is_symlink() and not link.exists():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import os
 import shutil
 import socket
@@ -66,7 +67,7 @@ def llama_server(model_path: str, threads: int = 2):
 
 @contextmanager
 def faulty_server(mode: str):
-    """A chat-completions endpoint that misbehaves: "hang", "500", "garbage" or "bad-event"."""
+    """A chat-completions endpoint that misbehaves: "hang", "500", "garbage", "bad-event", or "cut" (closes mid-answer)."""
     calls = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -89,6 +90,10 @@ def faulty_server(mode: str):
             self.end_headers()
             if mode == "garbage":
                 self.wfile.write(b"<html>this is not an event stream</html>\n")
+            elif mode == "cut":  # a proxy or a crashed server: the connection ends with neither [DONE] nor finish_reason
+                for word in ("FED proposed", " a roadmap of", " seven"):
+                    self.wfile.write(b"data: " + json.dumps({"choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}]}).encode() + b"\n\n")
+                self.close_connection = True
             else:
                 self.wfile.write(b"data: {\"not\": \"a chunk\"\n\n")
 

@@ -10,8 +10,8 @@ from app.index import Index, IndexUnusable, build_and_publish, is_current, open_
 from app.settings import Settings
 
 
-def build(folder, embedder, sources):
-    return build_and_publish(folder, [sources], embedder, Settings(index_dir=folder), progress=False)
+def build(folder, embedder, source):
+    return build_and_publish(folder, Settings(index_dir=folder, sources=[source], upload_dir=folder / "no-uploads"), embedder, progress=False)
 
 
 def test_incremental_build_embeds_only_what_changed(tmp_path, embedder, small_collection):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -13,8 +14,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
 from ..assistant import Assistant
+from ..index import IndexUnusable
 from ..settings import Settings
-from . import auth, deps
+from ..vectorfile import VectorFileError
+from . import auth, deps, guard
 from .routes import ask, documents, health, login, openai_compat, pages
 
 STATIC = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -27,7 +30,7 @@ SECURITY_HEADERS = {
 }
 
 
-def create_app(settings: Settings | None = None, assistant: Assistant | None = None) -> FastAPI:
+def create_app(settings: Settings | None = None, assistant: Assistant | None = None, host: str = "127.0.0.1") -> FastAPI:
     settings = settings or Settings.from_env()
 
     @asynccontextmanager
@@ -35,19 +38,17 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         # Models and index load once, before the first request.
         app.state.assistant = assistant or deps.start_assistant(settings)
         app.state.queue = deps.GenerationQueue(settings.max_queue)
+        stop = threading.Event()
+        watcher = threading.Thread(target=deps.follow_builds, args=(app.state.assistant, stop, settings.follow_seconds), daemon=True, name="follow-builds")
+        watcher.start()
         yield
+        stop.set()
 
     app = FastAPI(
         title="citeqa", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
         description="Answers questions over a document collection; every claim cited to an exact character span.",
     )
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        response = await call_next(request) if auth.allowed(request, settings.api_token) else auth.refuse(request)
-        for k, v in SECURITY_HEADERS.items():
-            response.headers.setdefault(k, v)
-        return response
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -56,10 +57,21 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
             detail = "the request body could not be read: send JSON encoded as UTF-8"
         return JSONResponse({"error": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
+    @app.exception_handler(VectorFileError)
+    @app.exception_handler(IndexUnusable)
+    async def index_damaged(request: Request, exc: Exception):
+        return JSONResponse({"error": f"the index cannot be read: {exc}"}, status_code=503, headers={"Retry-After": "30"})
+
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
         return JSONResponse({"error": f"invalid request: {problems}"}, status_code=422)
+
+    app.state.attempts = auth.Attempts()
+    app.add_middleware(auth.Access, token=settings.api_token, attempts=app.state.attempts, headers=SECURITY_HEADERS)
+    extra = tuple(h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip())
+    # Added last, so outermost: nothing else runs for a request from a rebinding page or a cross-site form.
+    app.add_middleware(guard.Guard, hosts=guard.HostPolicy(host, extra), upload_limit=settings.max_upload_bytes)
 
     import swagger_ui_bundle
 

@@ -1,4 +1,4 @@
-"""Dependencies in one place: the assistant the server was started with, and its build lock."""
+"""Dependencies in one place: the assistant the server was started with, its builds, the generation queue."""
 
 from __future__ import annotations
 
@@ -8,20 +8,10 @@ from pathlib import Path
 
 from fastapi import Request
 
-from ..assistant import DEFAULT_SOURCES, Assistant
+from ..assistant import Assistant
 from ..backends.generators import GeneratorFailed, GeneratorUnavailable, Options
 from ..settings import Settings
-
-_index_lock = threading.Lock()
-
-
-def sources(assistant: Assistant) -> list[Path]:
-    """What the server indexes: its sources (as configured, or as the index was built) and the upload folder."""
-    settings = assistant.settings
-    uploads = settings.upload_dir
-    built = [Path(p) for p in assistant.index.manifest.get("sources", [])]
-    base = settings.sources or [p for p in built if p.resolve() != uploads.resolve()] or DEFAULT_SOURCES
-    return [*base, uploads] if uploads.is_dir() and any(uploads.iterdir()) else list(base)
+from ..storage import describe_os_error
 
 
 def start_assistant(settings: Settings) -> Assistant:
@@ -36,7 +26,10 @@ def warm_up(assistant: Assistant) -> None:
 
     The local model also reads the fixed system prompt once, so its KV cache holds that prefix.
     """
-    reindex(assistant)
+    try:
+        reindex(assistant)
+    except OSError as e:  # e.g. a full disk: serve what is built, and say why the uploads wait
+        print(f"warning: {describe_os_error(e)}; answering from the current build", file=sys.stderr)
     assistant.embedder.encode(["warm up"])
     try:
         backend = assistant.backend()
@@ -55,9 +48,19 @@ def get_assistant(request: Request) -> Assistant:
 
 
 def reindex(assistant: Assistant) -> None:
-    """Index what changed (an upload) and swap it in; queries keep using the old index meanwhile."""
-    with _index_lock:
-        assistant.ensure_index(sources=sources(assistant))
+    """Index what changed (an upload) and swap it in; queries keep using the old index meanwhile.
+
+    Blocking: routes run it in a worker thread, never on the event loop."""
+    assistant.ensure_index()
+
+
+def follow_builds(assistant: Assistant, stop: threading.Event, every: float) -> None:
+    """Switch to a build another process published (`citeqa index`, another server), until `stop` is set."""
+    while not stop.wait(every):
+        try:
+            assistant.follow()
+        except Exception as e:  # noqa: BLE001 - the watcher must outlive one bad build
+            print(f"warning: could not switch to the new build ({e})", file=sys.stderr)
 
 
 class GenerationQueue:

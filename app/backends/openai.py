@@ -75,7 +75,8 @@ class OpenAICompatible:
         raise GeneratorFailed(f"{self.base_url} kept failing after {self.retries + 1} attempts")
 
     def _deltas(self, lines: Iterator[str]) -> Iterator[str]:
-        saw_data = False
+        """The text of each chunk; a stream that stops before `[DONE]` or a `finish_reason` is a failure, not an answer."""
+        saw_data = finished = False
         for line in lines:
             if not line or line.startswith(":"):
                 continue
@@ -88,6 +89,7 @@ class OpenAICompatible:
                 event = json.loads(payload)
                 choice = event["choices"][0] if event.get("choices") else {}
                 text = (choice.get("delta") or {}).get("content")
+                finished = finished or bool(choice.get("finish_reason"))
             except (ValueError, KeyError, IndexError, TypeError, AttributeError):
                 raise GeneratorFailed(f"{self.base_url} sent an event that is not a chat-completion chunk: {payload[:120]!r}") from None
             saw_data = True
@@ -95,3 +97,5 @@ class OpenAICompatible:
                 yield text
         if not saw_data:
             raise GeneratorFailed(f"{self.base_url} closed the stream without sending an answer")
+        if not finished:
+            raise GeneratorFailed(f"{self.base_url} closed the stream before the answer was complete (no [DONE], no finish_reason)")

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import errno
 import re
 import tempfile
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, HTTPException, UploadFile
+from starlette.concurrency import run_in_threadpool
 
 from ...assistant import Assistant
 from ...documents import SUPPORTED, IngestError, load
+from ...storage import IndexLockedError, describe_os_error
 from ..deps import get_assistant, reindex
 
 router = APIRouter(prefix="/api", tags=["documents"])
@@ -78,9 +81,19 @@ async def add_document(file: UploadFile, assistant: Assistant = Depends(get_assi
             load(trial, name)
         except IngestError as e:
             raise HTTPException(status_code=422, detail=f"{name}: {e.reason}") from None
-    settings.upload_dir.mkdir(parents=True, exist_ok=True)
-    (settings.upload_dir / name).write_bytes(data)
-    reindex(assistant)
+    target = settings.upload_dir / name
+    try:
+        settings.upload_dir.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        # In a worker thread: the event loop goes on serving questions from the current build.
+        await run_in_threadpool(reindex, assistant)
+    except IndexLockedError as e:
+        target.unlink(missing_ok=True)
+        raise HTTPException(status_code=503, detail=f"{name} was not added: {e}", headers={"Retry-After": "30"}) from None
+    except OSError as e:
+        target.unlink(missing_ok=True)
+        full = e.errno in (errno.ENOSPC, errno.EDQUOT)
+        raise HTTPException(status_code=507 if full else 500, detail=f"{name} was not added: {describe_os_error(e)}") from None
     entry = assistant.index.documents.get(name)
     if entry is None:
         (settings.upload_dir / name).unlink(missing_ok=True)
