@@ -10,12 +10,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
-from . import backends, sources, storage
+from . import backends, ingest, sources
+from .stores import open_store
 from .answers import Answer, Citation, Finished, PassagesFound, TextDelta
 from .backends.generators import GeneratorFailed, GeneratorUnavailable
 from .citations import MARKER
 from .embeddings import Embedder
-from .index import BuildReport, Index, IndexUnusable, build_and_publish, is_current, open_current, read_manifest, verify_files
+from .index import Index, IndexUnusable
+from .ingest import BuildReport
+from .manifest import is_current
 from .prompts import Prompts
 from .retrieval import Retrieved, Retriever
 from .safety import without_bidi_controls
@@ -77,6 +80,7 @@ class Assistant:
         self.log = log
         self.embedder = embedder or Embedder(settings.threads, settings.batch_size, settings.embed_precision)
         self.prompts = Prompts(settings.prompts_dir)
+        self.store = open_store(settings)
         self._view: View | None = None
         self._generators: dict = {}
         self._swap = threading.Lock()  # one build or reload at a time in this process
@@ -101,23 +105,21 @@ class Assistant:
         if absent:
             raise FileNotFoundError(f"{absent[0]}: no such file or folder")
         with self._swap:
-            build = storage.current_build(s.index_dir)
             manifest = None
-            if build is not None:
-                try:
-                    manifest = read_manifest(build)
-                    if verify:
-                        verify_files(build, manifest)
-                except IndexUnusable as e:
-                    print(f"warning: {e}; rebuilding", file=self.log)
-                    manifest, rebuild = None, True
+            try:
+                manifest = self.store.manifest()
+                if manifest is not None and verify:
+                    self.store.verify()
+            except IndexUnusable as e:
+                print(f"warning: {e}; rebuilding", file=self.log)
+                manifest, rebuild = None, True
             wanted = sources.collection(s, manifest, add, remove)
             if not rebuild and manifest is not None and is_current(manifest, wanted, s, self.embedder):
                 return None
             what = "building" if manifest is None else "updating"
-            print(f"{what} the index in {s.index_dir} from {', '.join(map(str, wanted))} ...", file=self.log)
+            print(f"{what} the index in {self.store.describe()} from {', '.join(map(str, wanted))} ...", file=self.log)
             loaded = None if rebuild or self._view is None else self._view.index
-            self._use(*build_and_publish(s.index_dir, s, self.embedder, add, remove, self.progress, loaded, rebuild))
+            self._use(*ingest.update(self.store, s, self.embedder, add, remove, self.progress, loaded, rebuild))
             return self.last_build
 
     def ensure_index(self) -> Index:
@@ -131,16 +133,16 @@ class Assistant:
         return self._view.index
 
     def follow(self) -> bool:
-        """Switch to the current build on disk if it is not the one in use (another process built it); whether it switched."""
+        """Switch to the store's current build if it is not the one in use (another process built it); whether it switched."""
         with self._swap:
-            folder = storage.current_build(self.settings.index_dir)
-            if folder is None or (self._view is not None and self._view.index.folder == folder):
+            current = self.store.current_id()
+            if current is None or (self._view is not None and self._view.index.build_id == current):
                 return False
             try:
-                self._use(open_current(self.settings.index_dir), None)
+                self._use(self.store.open(), None)
             except IndexUnusable as e:  # the manifest was fine but a file is damaged
                 if self._view is not None:
-                    print(f"warning: {e}; still answering from {self._view.index.folder}", file=self.log)
+                    print(f"warning: {e}; still answering from {self._view.index.build_id}", file=self.log)
                     return False
                 print(f"warning: {e}; rebuilding", file=self.log)
         if self._view is None:

@@ -54,6 +54,12 @@ def discover(paths: list[Path]) -> list[tuple[Path, str]]:
     return [(path, name) for name, path in sorted(found.items())]
 
 
+def stamp(path: Path) -> tuple[int, int]:
+    """Size and modification time: a file whose stamp is unchanged is not read again."""
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns
+
+
 def load(path: Path, name: str | None = None) -> Document:
     fmt = SUPPORTED.get(path.suffix.lower())
     if fmt is None:

@@ -38,6 +38,12 @@ def collection(settings: Settings, manifest: dict | None, add: list[Path] = (), 
     return list(out)
 
 
+def under(path: str, root: Path) -> bool:
+    """Whether the file at `path` is `root` or inside it."""
+    p, r = Path(path).resolve(), root.resolve()
+    return p == r or r in p.parents
+
+
 def missing(paths: list[Path]) -> list[Path]:
     return [p for p in paths if not p.exists()]
 

@@ -16,11 +16,12 @@ import os
 import tempfile
 from pathlib import Path
 
-from app import storage
+from app import ingest
 from app.assistant import Assistant
 from app.embeddings import Embedder
-from app.index import Index, open_current
+from app.index import Index
 from app.settings import Settings
+from app.stores.folder import FolderStore
 from common import STAGES, gold_questions, stage_latencies, write
 
 
@@ -43,7 +44,7 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="+", default=[86, 1_000, 10_000, 30_000, 100_000])
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    large = open_current(args.index)
+    large = FolderStore(args.index).open()
     collection = Path(large.manifest["sources"][0])
     embedder = Embedder()
     questions = gold_questions()
@@ -55,11 +56,9 @@ def main() -> None:
             sub_collection(large, collection, size, folder)
             for kind in ("flat", "hnsw"):
                 settings = Settings.from_env(index_dir=Path(tmp) / kind, sources=[folder], backend="extractive", faiss_index=kind)
-                index, report = Index.build([folder], embedder, settings, previous=large, progress=False)
+                build, report = ingest.build([folder.resolve()], embedder, settings, previous=large, progress=False)
                 assert not report.embedded, "sub-collections must reuse the large index's vectors"
-                build = storage.new_build_dir(settings.index_dir)
-                index.save(build)
-                storage.publish(settings.index_dir, build)
+                index = FolderStore(settings.index_dir).publish(build, report.stages)
                 a = Assistant(settings, embedder=embedder, progress=False)
                 a.ensure_index()
                 row = {"chunks": len(index.chunks), "dense": kind, "latency_ms": stage_latencies(a, questions, args.repeat)}

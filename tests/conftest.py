@@ -10,10 +10,16 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from app.assistant import Assistant  # noqa: E402
 from app.embeddings import Embedder  # noqa: E402
 from app.settings import Settings  # noqa: E402
+from app.stores.folder import FolderStore  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 SEEDS = ROOT / "seeds"
 FED = "001_87eab1ca58c4959e.txt"
+
+
+def open_current(index_dir):
+    """The current build of the embedded index in `index_dir` (checksums verified)."""
+    return FolderStore(index_dir).open()
 
 
 @pytest.fixture(scope="session")

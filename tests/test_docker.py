@@ -6,9 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from app.index import open_current
-
-from conftest import ROOT
+from conftest import ROOT, open_current
 
 
 def run_steps() -> list[str]:

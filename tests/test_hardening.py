@@ -16,9 +16,7 @@ import pytest
 
 from app import storage
 from app.api import auth
-from app.index import open_current
-
-from conftest import FED, SEEDS
+from conftest import FED, SEEDS, open_current
 from servers import citeqa_server, faulty_server
 from test_cli import CITEQA, run
 
@@ -214,13 +212,12 @@ def no_space(*args, **kwargs):
 
 def test_a_full_disk_during_index_is_a_clear_error_and_keeps_the_build(tmp_path, small_collection, monkeypatch, capsys):
     from app import cli
-    from app.index import Index
 
     index_dir = tmp_path / "index"
     assert run("index", str(small_collection), index_dir=index_dir, sources=small_collection).returncode == 0
     before = storage.current_build(index_dir)
     (small_collection / "tern.md").write_text(MEMO, encoding="utf-8")
-    monkeypatch.setattr(Index, "save", no_space)  # fault injection: a real full disk needs a mount
+    monkeypatch.setattr("app.stores.folder.save", no_space)  # fault injection: a real full disk needs a mount
     monkeypatch.setenv("CITEQA_SOURCES", str(small_collection))
     code = cli.main(["--quiet", "--index-dir", str(index_dir), "index"])
     err = capsys.readouterr().err
@@ -233,13 +230,12 @@ def test_a_full_disk_during_an_upload_is_507_and_the_server_starts_anyway(seed_i
 
     from app.api import create_app, deps
     from app.assistant import Assistant
-    from app.index import Index
     from app.settings import Settings
 
     shutil.copytree(seed_index_dir, tmp_path / "index", symlinks=True)
     settings = Settings(index_dir=tmp_path / "index", sources=[SEEDS], upload_dir=tmp_path / "uploads", backend="extractive")
     assistant = Assistant(settings, progress=False, embedder=embedder)
-    monkeypatch.setattr(Index, "save", no_space)
+    monkeypatch.setattr("app.stores.folder.save", no_space)
     with TestClient(create_app(settings, assistant), base_url="http://127.0.0.1") as client:
         r = client.post("/api/documents", files={"file": ("tern.md", MEMO.encode(), "text/markdown")})
         assert r.status_code == 507 and "no space left" in r.json()["error"]
@@ -335,13 +331,12 @@ def test_an_oversized_upload_is_refused_before_its_body_is_read(server):
 
 
 def test_a_line_without_whitespace_is_split_and_a_large_build_warns(tmp_path, monkeypatch, capsys):
-    from app import cli
-    from app import index as index_module
+    from app import cli, ingest
 
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "blob.txt").write_text("The Tern Accord sets a tariff of 4 percent.\n\n" + "x" * 600_000 + "\n", encoding="utf-8")
-    monkeypatch.setattr(index_module, "LARGE_BUILD", 300)
+    monkeypatch.setattr(ingest, "LARGE_BUILD", 300)
     monkeypatch.setenv("CITEQA_SOURCES", str(docs))
     assert cli.main(["--index-dir", str(tmp_path / "index"), "index"]) == 0
     err = capsys.readouterr().err

@@ -6,12 +6,18 @@ import pytest
 
 from app import storage
 from app.assistant import Assistant
-from app.index import Index, IndexUnusable, build_and_publish, is_current, open_current
+from app import ingest
+from app.index import IndexUnusable
+from app.manifest import is_current
 from app.settings import Settings
+from app.stores.folder import FolderStore
+
+from conftest import open_current
 
 
 def build(folder, embedder, source):
-    return build_and_publish(folder, Settings(index_dir=folder, sources=[source], upload_dir=folder / "no-uploads"), embedder, progress=False)
+    settings = Settings(index_dir=folder, sources=[source], upload_dir=folder / "no-uploads")
+    return ingest.update(FolderStore(folder), settings, embedder, progress=False)
 
 
 def test_incremental_build_embeds_only_what_changed(tmp_path, embedder, small_collection):
@@ -40,11 +46,11 @@ def test_a_crash_mid_build_leaves_the_previous_index_current(tmp_path, embedder,
     before = storage.current_build(folder)
     (small_collection / "extra.txt").write_text("A brand new document about tariffs.\n", encoding="utf-8")
 
-    def crash(self, path):
+    def crash(build, dense, bm25, path):
         (path / "chunks.jsonl").write_text("half written", encoding="utf-8")
         raise KeyboardInterrupt("killed mid-save")
 
-    monkeypatch.setattr(Index, "save", crash)
+    monkeypatch.setattr("app.stores.folder.save", crash)
     with pytest.raises(KeyboardInterrupt):
         build(folder, embedder, small_collection)
     assert storage.current_build(folder) == before
@@ -124,12 +130,12 @@ def test_an_index_built_by_another_chunking_pipeline_is_stale(tmp_path, embedder
 def test_auto_switches_to_hnsw_above_the_limit_and_finds_the_same_passages(tmp_path, embedder, small_collection, monkeypatch):
     import faiss
 
-    from app import index as index_module
+    from app import manifest
 
     exact, _ = build(tmp_path / "exact", embedder, small_collection)
     assert exact.manifest["dense_index"] == "flat" and isinstance(exact._dense, faiss.IndexFlatIP)
 
-    monkeypatch.setattr(index_module, "FLAT_LIMIT", 10)  # the small collection has more chunks than this
+    monkeypatch.setattr(manifest, "FLAT_LIMIT", 10)  # the small collection has more chunks than this
     approx, _ = build(tmp_path / "approx", embedder, small_collection)
     assert approx.manifest["dense_index"] == "hnsw"
     reloaded = open_current(tmp_path / "approx")

@@ -13,10 +13,9 @@ import pytest
 
 from app import storage
 from app.assistant import Assistant
-from app.index import open_current
 from app.settings import Settings
 
-from conftest import FED, SEEDS
+from conftest import FED, SEEDS, open_current
 from servers import citeqa_server, free_port
 from test_cli import CITEQA, run
 
