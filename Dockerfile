@@ -12,7 +12,7 @@ WORKDIR /app
 COPY --chown=citeqa:citeqa . /app
 USER citeqa
 ENV PYTHON=python3 \
-    CITEQA_EXTRAS= \
+    CITEQA_EXTRAS=postgres \
     TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu \
     HF_HUB_OFFLINE=1 \
     CITEQA_MODEL_DIR=/app/models \

@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 QUESTION ?= What did FED propose?
 
-.PHONY: install demo test browser serve model-1.5b bench-deps clean
+.PHONY: install demo test browser serve db db-stop model-1.5b bench-deps clean
 
 $(STAMP): pyproject.toml scripts/install.sh
 	PYTHON=$(PYTHON) sh scripts/install.sh $(VENV)
@@ -33,6 +33,13 @@ test: install browser
 	  HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --collection $$c --backend extractive --check || exit 1; \
 	  HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --collection $$c --backend local --subset ci --check || exit 1; \
 	done
+
+# A PostgreSQL with pgvector on this machine, for CITEQA_DATABASE_URL (prints the URL to export).
+db: install
+	@$(BIN)/python scripts/db.py start
+
+db-stop:
+	@$(BIN)/python scripts/db.py stop
 
 # The larger local model (1.07 GB): then CITEQA_LLM_MODEL=qwen2.5-1.5b
 model-1.5b: install

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import sys
 import textwrap
 from pathlib import Path
@@ -21,10 +22,11 @@ from .documents import IngestError
 from .embeddings import ModelError
 from .evaluation import collections
 from .evaluation.gold import GoldError
-from .index import IndexUnusable, read_manifest
+from .index import IndexUnusable
 from .safety import visible_bidi_controls
 from .settings import Settings, SettingsError
 from .storage import IndexLockedError
+from .stores import StoreUnavailable
 from .vectorfile import VectorFileError
 
 OK, PARTIAL, BAD_INPUT, NOT_FOUND, UNUSABLE = 0, 1, 2, 3, 4
@@ -83,8 +85,10 @@ def main(argv: list[str] | None = None) -> int:
             # A collection other than the seeds has its own index, built from its own documents.
             c = collections.get(args.collection)
             if c.name != "seeds":
-                # Its own uploads folder (none): the gold collection holds its documents only.
-                overrides = {"index_dir": args.index_dir or c.index_dir, "sources": list(c.sources), "upload_dir": c.index_dir / "uploads"}
+                # Its own index folder and uploads folder (none): the gold collection holds its documents only,
+                # whatever store CITEQA_DATABASE_URL names for the main collection.
+                overrides = {"index_dir": args.index_dir or c.index_dir, "sources": list(c.sources), "upload_dir": c.index_dir / "uploads",
+                             "database_url": os.environ.get(f"CITEQA_{c.name.upper()}_DATABASE_URL", "")}
         settings = Settings.from_env(**overrides)
         assistant = Assistant(settings, progress=not args.quiet)
         return {"index": _index, "ask": _ask, "show": _show, "docs": _docs, "eval": _eval, "serve": _serve}[args.command](assistant, args)
@@ -92,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(e, BAD_INPUT)
     except (IngestError, GoldError) as e:
         return _fail(e, BAD_INPUT)
-    except (IndexUnusable, ModelError, IndexLockedError, PromptError, VectorFileError) as e:
+    except (IndexUnusable, ModelError, IndexLockedError, PromptError, VectorFileError, StoreUnavailable) as e:
         return _fail(e, UNUSABLE)
     except OSError as e:  # a full disk, a folder we may not write
         return _fail(storage.describe_os_error(e), UNUSABLE)
@@ -111,10 +115,10 @@ def _index(assistant: Assistant, args) -> int:
     # An explicit `index` also checks every file's checksum: a damaged build is rebuilt, not "up to date".
     report = assistant.update_index(add=args.paths, remove=args.remove, verify=True)
     if report is None:
-        manifest = read_manifest(storage.current_build(assistant.settings.index_dir))
+        manifest = assistant.store.manifest()
         documents = manifest["documents"]
         chunks = sum(d["chunks"] for d in documents.values())
-        print(f"the index in {assistant.settings.index_dir} is up to date: {len(documents)} documents, {chunks} chunks")
+        print(f"the index in {assistant.store.describe()} is up to date: {len(documents)} documents, {chunks} chunks")
         absent = sources.missing(sources.recorded(manifest))
         for root in absent:
             print(f"citeqa: {sources.gone(root, sum(1 for d in documents.values() if Path(d['path']).is_relative_to(root)))}", file=sys.stderr)
@@ -271,7 +275,7 @@ def _serve(assistant: Assistant, args) -> int:
     try:
         assistant.ensure_index()
     except OSError as e:  # e.g. a full disk while indexing new uploads: serve what is built
-        if storage.current_build(assistant.settings.index_dir) is None:
+        if assistant.store.current_id() is None:
             raise
         print(f"warning: {storage.describe_os_error(e)}; answering from the current build", file=sys.stderr)
         assistant.follow()

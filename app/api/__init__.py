@@ -16,6 +16,7 @@ from .. import __version__
 from ..assistant import Assistant
 from ..index import IndexUnusable
 from ..settings import Settings
+from ..stores import StoreUnavailable
 from ..vectorfile import VectorFileError
 from . import auth, deps, guard
 from .routes import ask, documents, health, login, openai_compat, pages
@@ -59,8 +60,9 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
 
     @app.exception_handler(VectorFileError)
     @app.exception_handler(IndexUnusable)
-    async def index_damaged(request: Request, exc: Exception):
-        return JSONResponse({"error": f"the index cannot be read: {exc}"}, status_code=503, headers={"Retry-After": "30"})
+    @app.exception_handler(StoreUnavailable)
+    async def index_unavailable(request: Request, exc: Exception):
+        return JSONResponse({"error": f"the index cannot be read: {exc}"}, status_code=503, headers={"Retry-After": "10"})
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

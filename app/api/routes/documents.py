@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from ...assistant import Assistant
 from ...documents import SUPPORTED, IngestError, load
 from ...storage import IndexLockedError, describe_os_error
+from ...stores import StoreUnavailable
 from ..deps import get_assistant, reindex
 
 router = APIRouter(prefix="/api", tags=["documents"])
@@ -87,7 +88,7 @@ async def add_document(file: UploadFile, assistant: Assistant = Depends(get_assi
         target.write_bytes(data)
         # In a worker thread: the event loop goes on serving questions from the current build.
         await run_in_threadpool(reindex, assistant)
-    except IndexLockedError as e:
+    except (IndexLockedError, StoreUnavailable) as e:
         target.unlink(missing_ok=True)
         raise HTTPException(status_code=503, detail=f"{name} was not added: {e}", headers={"Retry-After": "30"}) from None
     except OSError as e:

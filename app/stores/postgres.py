@@ -1,0 +1,345 @@
+"""The shared store: builds in PostgreSQL, vectors in pgvector, BM25 computed in SQL; selected by CITEQA_DATABASE_URL.
+
+Several servers and builders can share one database. Tables (schema version in citeqa_meta):
+
+    citeqa_documents        one row per document *version* (its key: name, file sha256, model, chunking)
+                            with its text, the one offsets refer to; shared by every build that holds it
+    citeqa_chunks           (key, n): a chunk's JSON, its length in terms, its vector(384)
+    citeqa_sentences        (key, n): a sentence's vector(384)
+    citeqa_postings         (key, n, term, tf): the chunk's stemmed terms (lexical.tokenize), for BM25
+    citeqa_builds           a build: its manifest
+    citeqa_build_documents  (build, name): which document versions a build holds, at which rows
+    citeqa_current          the one current build
+
+A build is published in one transaction: the versions it adds (only new or changed documents
+are written), its rows, and the switch of citeqa_current; a builder killed before the commit
+leaves the previous build current. Builders take an advisory lock in turn. BM25 is the formula
+bm25s uses (Lucene's idf and tf saturation, k1 1.5, b 0.75) over the same terms, so the two
+stores rank alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from contextlib import contextmanager
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from ..index import Index
+from ..storage import IndexLockedError
+from .. import lexical
+from . import Store, StoreUnavailable
+
+SCHEMA_VERSION = 1
+LOCK_KEY = 0x63697465_7161  # "citeqa": the advisory lock builders share
+K1, B = 1.5, 0.75  # bm25s's defaults
+DIMENSION = 384
+
+SCHEMA = [
+    "CREATE EXTENSION IF NOT EXISTS vector",
+    "CREATE TABLE IF NOT EXISTS citeqa_meta (key text PRIMARY KEY, value text NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS citeqa_documents (
+        key text PRIMARY KEY, name text NOT NULL, text text NOT NULL, entry jsonb NOT NULL)""",
+    f"""CREATE TABLE IF NOT EXISTS citeqa_chunks (
+        key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, n int NOT NULL,
+        data jsonb NOT NULL, length int NOT NULL, embedding vector({DIMENSION}) NOT NULL, PRIMARY KEY (key, n))""",
+    f"""CREATE TABLE IF NOT EXISTS citeqa_sentences (
+        key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, n int NOT NULL,
+        embedding vector({DIMENSION}) NOT NULL, PRIMARY KEY (key, n))""",
+    """CREATE TABLE IF NOT EXISTS citeqa_postings (
+        key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, n int NOT NULL, term text NOT NULL, tf int NOT NULL)""",
+    "CREATE INDEX IF NOT EXISTS citeqa_postings_term ON citeqa_postings (term, key)",
+    "CREATE TABLE IF NOT EXISTS citeqa_builds (id bigserial PRIMARY KEY, created timestamptz NOT NULL DEFAULT now(), manifest jsonb NOT NULL)",
+    """CREATE TABLE IF NOT EXISTS citeqa_build_documents (
+        build bigint NOT NULL REFERENCES citeqa_builds ON DELETE CASCADE, name text NOT NULL,
+        key text NOT NULL REFERENCES citeqa_documents, row0 int NOT NULL, s0 int NOT NULL, PRIMARY KEY (build, name))""",
+    "CREATE INDEX IF NOT EXISTS citeqa_build_documents_key ON citeqa_build_documents (key)",
+    """CREATE TABLE IF NOT EXISTS citeqa_current (
+        one boolean PRIMARY KEY DEFAULT true CHECK (one), build bigint NOT NULL REFERENCES citeqa_builds)""",
+]
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and logs."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _vector(v: np.ndarray) -> str:
+    return "[" + ",".join(f"{x:.8g}" for x in v) + "]"
+
+
+def _parse(text: str) -> np.ndarray:
+    return np.array(json.loads(text), dtype=np.float32)
+
+
+def document_key(name: str, entry: dict, manifest: dict) -> str:
+    """A document version: the same file, chunked and embedded the same way, is stored once."""
+    basis = json.dumps([name, entry["sha256"], manifest["model"]["sha256"], manifest["chunking"]], sort_keys=True)
+    return hashlib.sha256(basis.encode()).hexdigest()[:32]
+
+
+class DatabaseUnavailable(StoreUnavailable):
+    """The database cannot be reached or used; the message names CITEQA_DATABASE_URL."""
+
+
+class PostgresStore(Store):
+    def __init__(self, url: str, pool_size: int = 4):
+        self.url = url
+        self.pool_size = pool_size
+        self._pool = None
+
+    def describe(self) -> str:
+        return f"PostgreSQL at {redact(self.url)}"
+
+    # connections -----------------------------------------------------------------------
+
+    @property
+    def pool(self):
+        if self._pool is None:
+            try:
+                import psycopg  # noqa: F401
+                from psycopg_pool import ConnectionPool
+            except ImportError:
+                raise DatabaseUnavailable('CITEQA_DATABASE_URL is set but psycopg is not installed: pip install -e ".[postgres]"') from None
+            # Checked on checkout: after the database restarts, a dead connection is replaced, not handed out.
+            pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False, timeout=10, kwargs={"autocommit": True},
+                                  check=ConnectionPool.check_connection)
+            try:
+                pool.open(wait=True, timeout=10)
+            except Exception as e:  # noqa: BLE001 - psycopg's errors name the cause; the URL's password is not in them
+                pool.close()
+                raise DatabaseUnavailable(f"cannot connect to the database in CITEQA_DATABASE_URL ({redact(self.url)}): {_reason(e)}") from None
+            self._pool = pool
+            self._migrate()
+        return self._pool
+
+    @contextmanager
+    def _connection(self):
+        import psycopg
+
+        try:
+            with self.pool.connection() as conn:
+                yield conn
+        except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+            raise DatabaseUnavailable(f"the database in CITEQA_DATABASE_URL ({redact(self.url)}) is unavailable: {_reason(e)}") from None
+        except Exception as e:  # the pool's own timeout when no connection can be made
+            if e.__class__.__name__ == "PoolTimeout":
+                raise DatabaseUnavailable(f"the database in CITEQA_DATABASE_URL ({redact(self.url)}) is unavailable: {_reason(e)}") from None
+            raise
+
+    def _migrate(self) -> None:
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
+            for statement in SCHEMA:
+                conn.execute(statement)
+            row = conn.execute("SELECT value FROM citeqa_meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                conn.execute("INSERT INTO citeqa_meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) != SCHEMA_VERSION:
+                raise DatabaseUnavailable(f"the database holds citeqa schema version {row[0]}, this citeqa uses {SCHEMA_VERSION}")
+
+    # the interface ---------------------------------------------------------------------
+
+    @contextmanager
+    def lock(self, wait_seconds: float = 600.0):
+        with self._connection() as conn:
+            deadline = time.monotonic() + wait_seconds
+            while not conn.execute("SELECT pg_try_advisory_lock(%s)", (LOCK_KEY,)).fetchone()[0]:
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(f"{self.describe()} is being built by another process; try again when it has finished")
+                time.sleep(0.2)
+            try:
+                yield
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (LOCK_KEY,))
+
+    def current_id(self) -> str | None:
+        with self._connection() as conn:
+            row = conn.execute("SELECT build FROM citeqa_current").fetchone()
+        return str(row[0]) if row else None
+
+    def manifest(self) -> dict | None:
+        with self._connection() as conn:
+            row = conn.execute("SELECT b.manifest FROM citeqa_current c JOIN citeqa_builds b ON b.id = c.build").fetchone()
+        return row[0] if row else None
+
+    def verify(self) -> None:
+        return None  # the database's own integrity; a build is whole or was never committed
+
+    def open(self) -> "PostgresIndex | None":
+        with self._connection() as conn:
+            row = conn.execute("SELECT b.id, b.manifest FROM citeqa_current c JOIN citeqa_builds b ON b.id = c.build").fetchone()
+            if row is None:
+                return None
+            build, manifest = row
+            docs = conn.execute(
+                "SELECT bd.name, bd.key, bd.row0, bd.s0, d.text FROM citeqa_build_documents bd JOIN citeqa_documents d USING (key) "
+                "WHERE bd.build = %s ORDER BY bd.row0", (build,)).fetchall()
+            chunks, texts, placement = [], {}, []
+            for name, key, row0, s0, text in docs:
+                texts[name] = text
+                placement.append((key, row0, s0))
+                for (data,) in conn.execute("SELECT data FROM citeqa_chunks WHERE key = %s ORDER BY n", (key,)):
+                    data["s0"] += s0
+                    chunks.append(data)
+            stats = conn.execute(
+                "SELECT count(*), coalesce(avg(c.length), 0) FROM citeqa_build_documents bd JOIN citeqa_chunks c USING (key) WHERE bd.build = %s",
+                (build,)).fetchone()
+        return PostgresIndex(self, int(build), manifest, chunks, texts, placement, int(stats[0]), float(stats[1]))
+
+    def publish(self, build, stages: dict[str, float]) -> "PostgresIndex":
+        t = time.perf_counter()
+        manifest = build.manifest
+        by_doc: dict[str, list[int]] = {}
+        for i, c in enumerate(build.chunks):
+            by_doc.setdefault(c["doc"], []).append(i)
+        with self._connection() as conn, conn.transaction():
+            new_build = conn.execute("INSERT INTO citeqa_builds (manifest) VALUES (%s) RETURNING id", (json.dumps(manifest),)).fetchone()[0]
+            row0 = 0
+            for name, entry in manifest["documents"].items():
+                rows = by_doc.get(name, [])
+                key = document_key(name, entry, manifest)
+                s0 = build.chunks[rows[0]]["s0"] if rows else 0
+                exists = conn.execute("SELECT 1 FROM citeqa_documents WHERE key = %s", (key,)).fetchone()
+                if not exists:
+                    self._write_document(conn, key, name, entry, build, rows, s0)
+                conn.execute("INSERT INTO citeqa_build_documents VALUES (%s, %s, %s, %s, %s)", (new_build, name, key, row0, s0))
+                row0 += len(rows)
+            conn.execute("INSERT INTO citeqa_current (one, build) VALUES (true, %s) ON CONFLICT (one) DO UPDATE SET build = excluded.build",
+                         (new_build,))
+            # Builds replaced in the last minutes stay (a server reads one until it has followed); older ones go,
+            # and the document versions only they held.
+            conn.execute("DELETE FROM citeqa_builds WHERE id <> %s AND created < now() - interval '10 minutes'", (new_build,))
+            conn.execute("DELETE FROM citeqa_documents d WHERE NOT EXISTS (SELECT 1 FROM citeqa_build_documents bd WHERE bd.key = d.key)")
+        stages["save"] = time.perf_counter() - t
+        index = self.open()
+        assert index is not None and index.build_id == str(new_build)
+        return index
+
+    def _write_document(self, conn, key: str, name: str, entry: dict, build, rows: list[int], s0: int) -> None:
+        conn.execute("INSERT INTO citeqa_documents VALUES (%s, %s, %s, %s)", (key, name, build.texts[name], json.dumps(entry)))
+        with conn.cursor() as cur:
+            with cur.copy("COPY citeqa_chunks (key, n, data, length, embedding) FROM STDIN") as copy:
+                for n, r in enumerate(rows):
+                    c = build.chunks[r]
+                    terms = lexical.tokenize(c["index_text"])
+                    copy.write_row((key, n, json.dumps({**c, "s0": c["s0"] - s0}), len(terms), _vector(build.vectors[r])))
+            n_sentences = sum(len(build.chunks[r]["sentences"]) for r in rows)
+            with cur.copy("COPY citeqa_sentences (key, n, embedding) FROM STDIN") as copy:
+                for n in range(n_sentences):
+                    copy.write_row((key, n, _vector(build.sentence_vectors[s0 + n])))
+            with cur.copy("COPY citeqa_postings (key, n, term, tf) FROM STDIN") as copy:
+                for n, r in enumerate(rows):
+                    counts: dict[str, int] = {}
+                    for term in lexical.tokenize(build.chunks[r]["index_text"]):
+                        counts[term] = counts.get(term, 0) + 1
+                    for term, tf in counts.items():
+                        copy.write_row((key, n, term, tf))
+
+
+def _reason(error: Exception) -> str:
+    return " ".join(str(error).split())[:300] or error.__class__.__name__
+
+
+class _Rows:
+    """A build's chunk or sentence vectors, fetched from the database by row."""
+
+    def __init__(self, index: "PostgresIndex", table: str, offset: int):
+        self.index, self.table, self.offset = index, table, offset  # offset: 1 for row0, 2 for s0 in placement
+
+    def __len__(self) -> int:
+        return len(self.index.chunks) if self.table == "citeqa_chunks" else sum(len(c["sentences"]) for c in self.index.chunks)
+
+    def __getitem__(self, key) -> np.ndarray:
+        if isinstance(key, slice):
+            start, stop, _ = key.indices(len(self))
+            key = range(start, stop)
+        rows = [int(r) for r in np.asarray(list(key) if isinstance(key, range) else key, dtype=np.int64).reshape(-1)]
+        out = np.zeros((len(rows), DIMENSION), dtype=np.float32)
+        if not rows:
+            return out
+        starts = [p[self.offset] for p in self.index.placement]
+        keys, ns = [], []
+        for r in rows:
+            i = int(np.searchsorted(starts, r, side="right")) - 1
+            keys.append(self.index.placement[i][0])
+            ns.append(r - starts[i])
+        with self.index.store._connection() as conn:
+            found = {(k, n): v for k, n, v in conn.execute(
+                f"SELECT t.key, t.n, t.embedding::text FROM {self.table} t JOIN unnest(%s::text[], %s::int[]) AS q(key, n) "
+                "ON t.key = q.key AND t.n = q.n", (keys, ns))}
+        for i, (k, n) in enumerate(zip(keys, ns)):
+            out[i] = _parse(found[(k, n)])
+        return out
+
+
+class PostgresIndex(Index):
+    def __init__(self, store: PostgresStore, build: int, manifest: dict, chunks: list[dict], texts: dict[str, str],
+                 placement: list[tuple[str, int, int]], n_chunks: int, avgdl: float):
+        super().__init__(str(build), manifest, chunks, texts)
+        self.store, self.build = store, build
+        self.placement = placement  # (document key, first chunk row, first sentence row), in row order
+        self.n, self.avgdl = n_chunks, avgdl
+        self.vectors = _Rows(self, "citeqa_chunks", 1)
+        self.sentence_vectors = _Rows(self, "citeqa_sentences", 2)
+        self._df: dict[str, int] = {}
+
+    def dense_search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        if not self.chunks:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        with self.store._connection() as conn:
+            rows = conn.execute(
+                "SELECT bd.row0 + c.n, 1 - (c.embedding <=> %s::vector) FROM citeqa_chunks c JOIN citeqa_build_documents bd USING (key) "
+                "WHERE bd.build = %s ORDER BY c.embedding <=> %s::vector, bd.row0 + c.n LIMIT %s",
+                (_vector(query), self.build, _vector(query), n)).fetchall()
+        return np.array([s for _, s in rows], dtype=np.float32), np.array([r for r, _ in rows], dtype=np.int64)
+
+    def _document_frequencies(self, terms: list[str]) -> dict[str, int]:
+        unknown = [t for t in set(terms) if t not in self._df]
+        if unknown:
+            with self.store._connection() as conn:
+                found = dict(conn.execute(
+                    "SELECT p.term, count(*) FROM citeqa_postings p JOIN citeqa_build_documents bd USING (key) "
+                    "WHERE bd.build = %s AND p.term = ANY(%s) GROUP BY p.term", (self.build, unknown)).fetchall())
+            for t in unknown:
+                self._df[t] = int(found.get(t, 0))
+        return {t: self._df[t] for t in terms}
+
+    def bm25_scores(self, terms: list[str]) -> np.ndarray:
+        scores = np.zeros(len(self.chunks), dtype=np.float32)
+        if not self.chunks or not terms:
+            return scores
+        df = self._document_frequencies(terms)
+        weights = {t: self._idf(df[t]) for t in set(terms) if df[t]}
+        if not weights:
+            return scores
+        # Each occurrence of a term in the query counts, as in bm25s.
+        names = list(weights)
+        counts = [terms.count(t) for t in names]
+        with self.store._connection() as conn:
+            rows = conn.execute(
+                "SELECT bd.row0 + p.n, sum(q.w * q.c * p.tf / (p.tf + %s * (1 - %s + %s * c.length / %s))) "
+                "FROM citeqa_postings p JOIN citeqa_build_documents bd USING (key) JOIN citeqa_chunks c ON c.key = p.key AND c.n = p.n "
+                "JOIN unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, c) ON q.term = p.term "
+                "WHERE bd.build = %s GROUP BY 1",
+                (K1, B, B, self.avgdl or 1.0, names, [weights[t] for t in names], counts, self.build)).fetchall()
+        for r, s in rows:
+            scores[r] = s
+        return scores
+
+    def _idf(self, df: int) -> float:
+        return math.log(1 + (max(self.n, 1) - df + 0.5) / (df + 0.5))
+
+    def idf(self, term: str) -> float:
+        return self._idf(self._document_frequencies([term])[term])
+
+    def knows(self, term: str) -> bool:
+        return self._document_frequencies([term])[term] > 0

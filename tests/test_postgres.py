@@ -1,0 +1,148 @@
+"""The PostgreSQL store against a real PostgreSQL 18 with pgvector: the CLI, rankings equal to the embedded store, two servers, faults."""
+
+import json
+import os
+import signal
+import shutil
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from app.assistant import Assistant
+from app.evaluation import gold
+from app.settings import Settings
+
+from conftest import FED, ROOT, SEEDS
+from servers import Postgres, free_port, running
+from test_cli import CITEQA
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    # Not under pytest's tmp folder: that is private to root, and the server runs as its own user.
+    folder = Path(tempfile.mkdtemp(prefix="citeqa-pg-"))
+    yield Postgres(folder)
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def database(postgres):
+    """A fresh database for one test."""
+    return postgres.create_database(f"t{uuid.uuid4().hex[:10]}")
+
+
+def cli(*args, url: str, cwd: Path, sources=SEEDS, timeout=300, **kw):
+    env = {**os.environ, "CITEQA_DATABASE_URL": url, "CITEQA_SOURCES": str(sources), "CITEQA_BACKEND": "extractive", "HF_HUB_OFFLINE": "1",
+           "CITEQA_INDEX_DIR": str(cwd / "index"), "CITEQA_UPLOAD_DIR": str(cwd / "uploads")}
+    return subprocess.run([CITEQA, "--quiet", *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=timeout, **kw)
+
+
+def test_index_and_ask_through_postgres(database, tmp_path):
+    built = cli("index", url=database, cwd=tmp_path)
+    assert built.returncode == 0, built.stderr
+    r = cli("ask", "What did FED propose?", "--json", url=database, cwd=tmp_path)
+    answer = json.loads(r.stdout)
+    assert "Access to financing" in answer["answer"]
+    for item in answer["citations"] + answer["passages"]:
+        assert (SEEDS / item["doc"]).read_text(encoding="utf-8")[item["start"] : item["end"]] == item["text"]
+    assert not (tmp_path / "index").exists()  # nothing in the embedded store
+    again = cli("index", url=database, cwd=tmp_path)
+    assert again.returncode == 0 and "up to date" in again.stdout
+
+
+def test_postgres_ranks_as_the_embedded_store(database, tmp_path, assistant, embedder):
+    """BM25 in SQL and pgvector's exact cosine give the passages bm25s and FAISS give, on the seeds' gold questions."""
+    pg = Assistant(Settings(database_url=database, sources=[SEEDS], backend="extractive", upload_dir=tmp_path / "none"), progress=False, embedder=embedder)
+    pg.ensure_index()
+    cases = gold.load(ROOT / "eval" / "seeds" / "gold.jsonl", assistant.index.texts)
+    same = 0
+    for case in cases:
+        a = [p.passage_id for p in assistant.retrieve(case.question, 5).passages]
+        b = [p.passage_id for p in pg.retrieve(case.question, 5).passages]
+        same += a == b
+    assert same >= 0.97 * len(cases), f"{same} of {len(cases)} rankings identical"
+    term = "ewtp"
+    assert abs(pg.index.idf(term) - assistant.index.idf(term)) < 1e-6 and pg.index.knows(term) and not pg.index.knows("zzzqqq")
+
+
+def test_a_killed_build_leaves_the_previous_one_serving(database, tmp_path, small_collection):
+    assert cli("index", url=database, cwd=tmp_path, sources=small_collection).returncode == 0
+    for i in range(16):
+        shutil.copy(SEEDS / FED, small_collection / f"copy{i}.txt")
+    env = {**os.environ, "CITEQA_DATABASE_URL": database, "CITEQA_SOURCES": str(small_collection), "HF_HUB_OFFLINE": "1",
+           "CITEQA_UPLOAD_DIR": str(tmp_path / "uploads")}
+    proc = subprocess.Popen([CITEQA, "--quiet", "index"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(8)
+    assert proc.poll() is None, "the build finished before it could be killed"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    for i in range(16):
+        (small_collection / f"copy{i}.txt").unlink()
+    docs = cli("docs", "--json", url=database, cwd=tmp_path, sources=small_collection)
+    assert {d["doc"] for d in json.loads(docs.stdout)} == {p.name for p in small_collection.iterdir()}
+    r = cli("ask", "Who chaired the meetings?", "--json", url=database, cwd=tmp_path, sources=small_collection)
+    assert r.returncode == 0 and json.loads(r.stdout)["citations"]
+
+
+def serve(url: str, home: Path, **settings):
+    home.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    env = {**os.environ, "CITEQA_DATABASE_URL": url, "CITEQA_SOURCES": str(SEEDS), "CITEQA_BACKEND": "extractive", "HF_HUB_OFFLINE": "1",
+           "CITEQA_UPLOAD_DIR": str(home / "uploads"), "CITEQA_FOLLOW_SECONDS": "0.5", **{f"CITEQA_{k.upper()}": str(v) for k, v in settings.items()}}
+    base = f"http://127.0.0.1:{port}"
+    return base, running([CITEQA, "--quiet", "serve", "--port", str(port)], f"{base}/api/health", env=env, cwd=home, log_path=home / "server.log")
+
+
+def test_two_servers_over_one_database(database, tmp_path):
+    assert cli("index", url=database, cwd=tmp_path).returncode == 0
+    (base_a, a), (base_b, b) = serve(database, tmp_path / "a"), serve(database, tmp_path / "b")
+    with a, b:
+        memo = "# Tern memo\n\nThe Tern Accord sets a tariff of 4 percent on cross-border parcels.\n"
+        up = httpx.post(f"{base_a}/api/documents", files={"file": ("tern.md", memo.encode(), "text/markdown")}, timeout=120)
+        assert up.status_code == 201, up.text
+        question = {"question": "What tariff does the Tern Accord set?"}
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            from_b = httpx.post(f"{base_b}/api/ask", json=question, timeout=60).json()
+            if from_b["citations"] and from_b["citations"][0]["doc"] == "tern.md":
+                break
+            time.sleep(0.5)
+        assert from_b["citations"][0]["doc"] == "tern.md" and "4 percent" in from_b["answer"]
+        from_a = httpx.post(f"{base_a}/api/ask", json=question, timeout=60).json()
+        assert (from_a["answer"], from_a["citations"]) == (from_b["answer"], from_b["citations"])
+
+
+def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path):
+    url = f"postgresql://citeqa:hunter2-secret@127.0.0.1:{free_port()}/citeqa"
+    r = cli("ask", "What is eWTP?", url=url, cwd=tmp_path, timeout=120)
+    assert r.returncode == 4, r.stderr
+    assert "CITEQA_DATABASE_URL" in r.stderr and "hunter2" not in r.stderr + r.stdout and "Traceback" not in r.stderr
+
+
+def test_the_database_lost_while_serving_is_503_then_recovers(tmp_path):
+    pg = Postgres(Path(tempfile.mkdtemp(prefix="citeqa-pg-lost-")))
+    try:
+        url = pg.url()
+        assert cli("index", url=url, cwd=tmp_path).returncode == 0
+        base, server = serve(url, tmp_path / "s")
+        with server:
+            assert httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?"}, timeout=60).status_code == 200
+            pg.stop()
+            r = httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?"}, timeout=60)
+            assert r.status_code == 503 and "CITEQA_DATABASE_URL" in r.json()["error"] and "Traceback" not in r.text
+            pg.start()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                r = httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?"}, timeout=60)
+                if r.status_code == 200:
+                    break
+                time.sleep(0.5)
+            assert r.status_code == 200 and "Malaysia" in r.json()["answer"]
+    finally:
+        pg.server.cleanup()
+        shutil.rmtree(pg.folder, ignore_errors=True)
