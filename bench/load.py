@@ -82,7 +82,8 @@ async def run(base: str, args) -> dict:
                 failures.append(f"{backend}: HTTP {r.status_code} {r.text[:100]}")
                 return
             a = r.json()
-            if not a["answer"] or any((await text_of(c["doc"]))[c["start"] : c["end"]] != c["text"] for c in a["citations"]):
+            spans_ok = [(await text_of(c["doc"]))[c["start"] : c["end"]] == c["text"] for c in a["citations"]]
+            if not a["answer"] or not all(spans_ok):
                 failures.append(f"{backend}: wrong answer object for {a['question']!r}")
                 return
             (ext_lat if backend == "extractive" else llm_lat).append(ms)
