@@ -28,7 +28,7 @@ def free_port() -> int:
 
 @contextmanager
 def running(command: list[str], ready_url: str, env: dict | None = None, cwd=None, timeout: float = 180, log_path=None):
-    """Run a server process until the block ends; yield once `ready_url` answers 200."""
+    """Run a server process until the block ends; yield it once `ready_url` answers 200."""
     # To a file: a pipe nobody reads would fill up and stall the server.
     log = open(log_path, "w+b") if log_path else tempfile.TemporaryFile()
     proc = subprocess.Popen(command, stdout=log, stderr=log, env=env, cwd=cwd)
@@ -44,7 +44,7 @@ def running(command: list[str], ready_url: str, env: dict | None = None, cwd=Non
                 log.seek(0)
                 raise RuntimeError(f"{command[0]} did not come up: {log.read().decode(errors='replace')[-3000:]}")
             time.sleep(0.3)
-        yield
+        yield proc
     finally:
         proc.terminate()
         try:

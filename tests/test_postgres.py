@@ -146,3 +146,15 @@ def test_the_database_lost_while_serving_is_503_then_recovers(tmp_path):
     finally:
         pg.server.cleanup()
         shutil.rmtree(pg.folder, ignore_errors=True)
+
+
+def test_hnsw_in_postgres_finds_what_exact_search_finds(database, tmp_path, embedder):
+    exact = Assistant(Settings(database_url=database, sources=[SEEDS], backend="extractive", upload_dir=tmp_path / "none"), progress=False, embedder=embedder)
+    exact.ensure_index()
+    hnsw = Assistant(Settings(database_url=database, sources=[SEEDS], backend="extractive", upload_dir=tmp_path / "none", faiss_index="hnsw"),
+                     progress=False, embedder=embedder)
+    hnsw.ensure_index()  # the setting makes the index stale: rebuilt with an HNSW index
+    assert hnsw.index.manifest["dense_index"] == "hnsw" and hnsw.last_build is not None and not hnsw.last_build.embedded
+    for question in ("What did FED propose?", "What is eWTP?", "Who chaired the WTO meetings?"):
+        query = embedder.encode([question])[0]
+        assert list(hnsw.index.dense_search(query, 5)[1]) == list(exact.index.dense_search(query, 5)[1])

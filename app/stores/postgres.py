@@ -38,6 +38,7 @@ SCHEMA_VERSION = 1
 LOCK_KEY = 0x63697465_7161  # "citeqa": the advisory lock builders share
 K1, B = 1.5, 0.75  # bm25s's defaults
 DIMENSION = 384
+HNSW_EF_SEARCH = 256  # as the embedded store's (stores/folder.py)
 
 SCHEMA = [
     "CREATE EXTENSION IF NOT EXISTS vector",
@@ -190,10 +191,10 @@ class PostgresStore(Store):
                 for (data,) in conn.execute("SELECT data FROM citeqa_chunks WHERE key = %s ORDER BY n", (key,)):
                     data["s0"] += s0
                     chunks.append(data)
-            stats = conn.execute(
-                "SELECT count(*), coalesce(avg(c.length), 0) FROM citeqa_build_documents bd JOIN citeqa_chunks c USING (key) WHERE bd.build = %s",
-                (build,)).fetchone()
+            stats = conn.execute(self._STATS, (build,)).fetchone()
         return PostgresIndex(self, int(build), manifest, chunks, texts, placement, int(stats[0]), float(stats[1]))
+
+    _STATS = "SELECT count(*), coalesce(avg(c.length), 0) FROM citeqa_build_documents bd JOIN citeqa_chunks c USING (key) WHERE bd.build = %s"
 
     def publish(self, build, stages: dict[str, float]) -> "PostgresIndex":
         t = time.perf_counter()
@@ -203,7 +204,7 @@ class PostgresStore(Store):
             by_doc.setdefault(c["doc"], []).append(i)
         with self._connection() as conn, conn.transaction():
             new_build = conn.execute("INSERT INTO citeqa_builds (manifest) VALUES (%s) RETURNING id", (json.dumps(manifest),)).fetchone()[0]
-            row0 = 0
+            row0, placement = 0, []
             for name, entry in manifest["documents"].items():
                 rows = by_doc.get(name, [])
                 key = document_key(name, entry, manifest)
@@ -212,6 +213,7 @@ class PostgresStore(Store):
                 if not exists:
                     self._write_document(conn, key, name, entry, build, rows, s0)
                 conn.execute("INSERT INTO citeqa_build_documents VALUES (%s, %s, %s, %s, %s)", (new_build, name, key, row0, s0))
+                placement.append((key, row0, s0))
                 row0 += len(rows)
             conn.execute("INSERT INTO citeqa_current (one, build) VALUES (true, %s) ON CONFLICT (one) DO UPDATE SET build = excluded.build",
                          (new_build,))
@@ -219,10 +221,13 @@ class PostgresStore(Store):
             # and the document versions only they held.
             conn.execute("DELETE FROM citeqa_builds WHERE id <> %s AND created < now() - interval '10 minutes'", (new_build,))
             conn.execute("DELETE FROM citeqa_documents d WHERE NOT EXISTS (SELECT 1 FROM citeqa_build_documents bd WHERE bd.key = d.key)")
+            n, avgdl = conn.execute(self._STATS, (new_build,)).fetchone()
+            if manifest.get("dense_index") == "hnsw":  # built once, then kept up to date by every insert
+                conn.execute("CREATE INDEX IF NOT EXISTS citeqa_chunks_hnsw ON citeqa_chunks USING hnsw (embedding vector_cosine_ops) "
+                             "WITH (m = 32, ef_construction = 128)")
         stages["save"] = time.perf_counter() - t
-        index = self.open()
-        assert index is not None and index.build_id == str(new_build)
-        return index
+        # What was just written is in memory already: not read back (at 100k chunks that would take seconds).
+        return PostgresIndex(self, int(new_build), manifest, build.chunks, build.texts, placement, int(n), float(avgdl))
 
     def _write_document(self, conn, key: str, name: str, entry: dict, build, rows: list[int], s0: int) -> None:
         conn.execute("INSERT INTO citeqa_documents VALUES (%s, %s, %s, %s)", (key, name, build.texts[name], json.dumps(entry)))
@@ -288,19 +293,30 @@ class PostgresIndex(Index):
         self.store, self.build = store, build
         self.placement = placement  # (document key, first chunk row, first sentence row), in row order
         self.n, self.avgdl = n_chunks, avgdl
+        self._row0 = {key: row0 for key, row0, _ in placement}
         self.vectors = _Rows(self, "citeqa_chunks", 1)
         self.sentence_vectors = _Rows(self, "citeqa_sentences", 2)
         self._df: dict[str, int] = {}
 
     def dense_search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Exact cosine below manifest.FLAT_LIMIT chunks (as the embedded store); above, pgvector's HNSW index."""
         if not self.chunks:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        with self.store._connection() as conn:
+        keys = [key for key, _, _ in self.placement]
+        q = _vector(query)
+        with self.store._connection() as conn, conn.transaction():
+            if self.manifest.get("dense_index") == "hnsw":
+                # Iterative scan: rows of other builds' documents are skipped without cutting the result short.
+                conn.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
+                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
+                order = "embedding <=> %s::vector"
+            else:
+                order = "embedding <=> %s::vector, key, n"
             rows = conn.execute(
-                "SELECT bd.row0 + c.n, 1 - (c.embedding <=> %s::vector) FROM citeqa_chunks c JOIN citeqa_build_documents bd USING (key) "
-                "WHERE bd.build = %s ORDER BY c.embedding <=> %s::vector, bd.row0 + c.n LIMIT %s",
-                (_vector(query), self.build, _vector(query), n)).fetchall()
-        return np.array([s for _, s in rows], dtype=np.float32), np.array([r for r, _ in rows], dtype=np.int64)
+                f"SELECT key, n, 1 - (embedding <=> %s::vector) FROM citeqa_chunks WHERE key = ANY(%s) ORDER BY {order} LIMIT %s",
+                (q, keys, q, n)).fetchall()
+        found = sorted(((-s, self._row0[k] + m) for k, m, s in rows))
+        return np.array([-s for s, _ in found], dtype=np.float32), np.array([r for _, r in found], dtype=np.int64)
 
     def _document_frequencies(self, terms: list[str]) -> dict[str, int]:
         unknown = [t for t in set(terms) if t not in self._df]
