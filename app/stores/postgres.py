@@ -73,14 +73,6 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def _vector(v: np.ndarray) -> str:
-    return "[" + ",".join(f"{x:.8g}" for x in v) + "]"
-
-
-def _parse(text: str) -> np.ndarray:
-    return np.array(json.loads(text), dtype=np.float32)
-
-
 def document_key(name: str, entry: dict, manifest: dict) -> str:
     """A document version: the same file, chunked and embedded the same way, is stored once."""
     basis = json.dumps([name, entry["sha256"], manifest["model"]["sha256"], manifest["chunking"]], sort_keys=True)
@@ -106,20 +98,26 @@ class PostgresStore(Store):
     def pool(self):
         if self._pool is None:
             try:
-                import psycopg  # noqa: F401
+                import psycopg
+                from pgvector.psycopg import register_vector
                 from psycopg_pool import ConnectionPool
             except ImportError:
                 raise DatabaseUnavailable('CITEQA_DATABASE_URL is set but psycopg is not installed: pip install -e ".[postgres]"') from None
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=10) as conn:
+                    self._migrate(conn)  # before the pool: its connections need the vector type to exist
+            except psycopg.Error as e:
+                raise DatabaseUnavailable(f"cannot use the database in CITEQA_DATABASE_URL ({redact(self.url)}): {_reason(e)}") from None
             # Checked on checkout: after the database restarts, a dead connection is replaced, not handed out.
+            # Vectors travel as binary float32 (pgvector's adapter), not as text.
             pool = ConnectionPool(self.url, min_size=1, max_size=self.pool_size, open=False, timeout=10, kwargs={"autocommit": True},
-                                  check=ConnectionPool.check_connection)
+                                  check=ConnectionPool.check_connection, configure=register_vector)
             try:
                 pool.open(wait=True, timeout=10)
             except Exception as e:  # noqa: BLE001 - psycopg's errors name the cause; the URL's password is not in them
                 pool.close()
                 raise DatabaseUnavailable(f"cannot connect to the database in CITEQA_DATABASE_URL ({redact(self.url)}): {_reason(e)}") from None
             self._pool = pool
-            self._migrate()
         return self._pool
 
     @contextmanager
@@ -136,8 +134,8 @@ class PostgresStore(Store):
                 raise DatabaseUnavailable(f"the database in CITEQA_DATABASE_URL ({redact(self.url)}) is unavailable: {_reason(e)}") from None
             raise
 
-    def _migrate(self) -> None:
-        with self._connection() as conn, conn.transaction():
+    def _migrate(self, conn) -> None:
+        with conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY + 1,))
             for statement in SCHEMA:
                 conn.execute(statement)
@@ -231,16 +229,21 @@ class PostgresStore(Store):
 
     def _write_document(self, conn, key: str, name: str, entry: dict, build, rows: list[int], s0: int) -> None:
         conn.execute("INSERT INTO citeqa_documents VALUES (%s, %s, %s, %s)", (key, name, build.texts[name], json.dumps(entry)))
+        from psycopg.types.json import Jsonb
+
         with conn.cursor() as cur:
-            with cur.copy("COPY citeqa_chunks (key, n, data, length, embedding) FROM STDIN") as copy:
+            with cur.copy("COPY citeqa_chunks (key, n, data, length, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["text", "int4", "jsonb", "int4", "vector"])
                 for n, r in enumerate(rows):
                     c = build.chunks[r]
                     terms = lexical.tokenize(c["index_text"])
-                    copy.write_row((key, n, json.dumps({**c, "s0": c["s0"] - s0}), len(terms), _vector(build.vectors[r])))
+                    copy.write_row((key, n, Jsonb({**c, "s0": c["s0"] - s0}), len(terms), np.asarray(build.vectors[r], dtype=np.float32)))
             n_sentences = sum(len(build.chunks[r]["sentences"]) for r in rows)
-            with cur.copy("COPY citeqa_sentences (key, n, embedding) FROM STDIN") as copy:
+            vectors = np.asarray(build.sentence_vectors[s0 : s0 + n_sentences], dtype=np.float32)
+            with cur.copy("COPY citeqa_sentences (key, n, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
+                copy.set_types(["text", "int4", "vector"])
                 for n in range(n_sentences):
-                    copy.write_row((key, n, _vector(build.sentence_vectors[s0 + n])))
+                    copy.write_row((key, n, vectors[n]))
             with cur.copy("COPY citeqa_postings (key, n, term, tf) FROM STDIN") as copy:
                 for n, r in enumerate(rows):
                     counts: dict[str, int] = {}
@@ -277,12 +280,12 @@ class _Rows:
             i = int(np.searchsorted(starts, r, side="right")) - 1
             keys.append(self.index.placement[i][0])
             ns.append(r - starts[i])
-        with self.index.store._connection() as conn:
-            found = {(k, n): v for k, n, v in conn.execute(
-                f"SELECT t.key, t.n, t.embedding::text FROM {self.table} t JOIN unnest(%s::text[], %s::int[]) AS q(key, n) "
+        with self.index.store._connection() as conn, conn.cursor(binary=True) as cur:
+            found = {(k, n): v for k, n, v in cur.execute(
+                f"SELECT t.key, t.n, t.embedding FROM {self.table} t JOIN unnest(%s::text[], %s::int[]) AS q(key, n) "
                 "ON t.key = q.key AND t.n = q.n", (keys, ns))}
         for i, (k, n) in enumerate(zip(keys, ns)):
-            out[i] = _parse(found[(k, n)])
+            out[i] = found[(k, n)].to_numpy()
         return out
 
 
@@ -303,7 +306,7 @@ class PostgresIndex(Index):
         if not self.chunks:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         keys = [key for key, _, _ in self.placement]
-        q = _vector(query)
+        q = np.asarray(query, dtype=np.float32)
         with self.store._connection() as conn, conn.transaction():
             if self.manifest.get("dense_index") == "hnsw":
                 # Iterative scan: rows of other builds' documents are skipped without cutting the result short.
