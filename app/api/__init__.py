@@ -75,9 +75,10 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     # Added last, so outermost: nothing else runs for a request from a rebinding page or a cross-site form.
     app.add_middleware(guard.Guard, hosts=guard.HostPolicy(host, extra), upload_limit=settings.max_upload_bytes)
 
-    import swagger_ui_bundle
+    import fastapi_offline
 
-    app.mount("/static/swagger", StaticFiles(directory=swagger_ui_bundle.swagger_ui_path), name="swagger")
+    # Only its files: Swagger UI 5, which reads OpenAPI 3.1 (the 4.x of swagger-ui-bundle rendered nothing).
+    app.mount("/static/swagger", StaticFiles(directory=Path(fastapi_offline.__file__).parent / "static"), name="swagger")
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for module in (pages, login, ask, documents, health, openai_compat):
         app.include_router(module.router)

@@ -6,7 +6,7 @@ Several servers and builders can share one database. Tables (schema version in c
                             with its text, the one offsets refer to; shared by every build that holds it
     citeqa_chunks           (key, n): a chunk's JSON, its length in terms, its vector(384)
     citeqa_sentences        (key, n): a sentence's vector(384)
-    citeqa_postings         (key, n, term, tf): the chunk's stemmed terms (lexical.tokenize), for BM25
+    citeqa_postings         (key, n, term, tf, length): the chunk's stemmed terms (lexical.tokenize) and its length, for BM25
     citeqa_builds           a build: its manifest
     citeqa_build_documents  (build, name): which document versions a build holds, at which rows
     citeqa_current          the one current build
@@ -34,7 +34,7 @@ from ..storage import IndexLockedError
 from .. import lexical
 from . import Store, StoreUnavailable
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 LOCK_KEY = 0x63697465_7161  # "citeqa": the advisory lock builders share
 K1, B = 1.5, 0.75  # bm25s's defaults
 DIMENSION = 384
@@ -52,7 +52,8 @@ SCHEMA = [
         key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, n int NOT NULL,
         embedding vector({DIMENSION}) NOT NULL, PRIMARY KEY (key, n))""",
     """CREATE TABLE IF NOT EXISTS citeqa_postings (
-        key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, n int NOT NULL, term text NOT NULL, tf int NOT NULL)""",
+        key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, n int NOT NULL, term text NOT NULL, tf int NOT NULL,
+        length int NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS citeqa_postings_term ON citeqa_postings (term, key)",
     "CREATE TABLE IF NOT EXISTS citeqa_builds (id bigserial PRIMARY KEY, created timestamptz NOT NULL DEFAULT now(), manifest jsonb NOT NULL)",
     """CREATE TABLE IF NOT EXISTS citeqa_build_documents (
@@ -244,13 +245,14 @@ class PostgresStore(Store):
                 copy.set_types(["text", "int4", "vector"])
                 for n in range(n_sentences):
                     copy.write_row((key, n, vectors[n]))
-            with cur.copy("COPY citeqa_postings (key, n, term, tf) FROM STDIN") as copy:
+            with cur.copy("COPY citeqa_postings (key, n, term, tf, length) FROM STDIN") as copy:
                 for n, r in enumerate(rows):
+                    terms = lexical.tokenize(build.chunks[r]["index_text"])
                     counts: dict[str, int] = {}
-                    for term in lexical.tokenize(build.chunks[r]["index_text"]):
+                    for term in terms:
                         counts[term] = counts.get(term, 0) + 1
                     for term, tf in counts.items():
-                        copy.write_row((key, n, term, tf))
+                        copy.write_row((key, n, term, tf, len(terms)))
 
 
 def _reason(error: Exception) -> str:
@@ -305,20 +307,25 @@ class PostgresIndex(Index):
         """Exact cosine below manifest.FLAT_LIMIT chunks (as the embedded store); above, pgvector's HNSW index."""
         if not self.chunks:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        keys = [key for key, _, _ in self.placement]
         q = np.asarray(query, dtype=np.float32)
         with self.store._connection() as conn, conn.transaction():
             if self.manifest.get("dense_index") == "hnsw":
-                # Iterative scan: rows of other builds' documents are skipped without cutting the result short.
+                # The index orders every stored chunk; rows of document versions this build does not hold
+                # (kept a few minutes for servers still on an older build) are dropped here, asking for more if need be.
                 conn.execute(f"SET LOCAL hnsw.ef_search = {HNSW_EF_SEARCH}")
-                conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
-                order = "embedding <=> %s::vector"
+                limit, rows = 2 * n, []
+                while True:
+                    found = conn.execute("SELECT key, n, 1 - (embedding <=> %s) FROM citeqa_chunks ORDER BY embedding <=> %s LIMIT %s",
+                                         (q, q, limit)).fetchall()
+                    rows = [r for r in found if r[0] in self._row0]
+                    if len(rows) >= n or len(found) < limit:
+                        break
+                    limit *= 4
             else:
-                order = "embedding <=> %s::vector, key, n"
-            rows = conn.execute(
-                f"SELECT key, n, 1 - (embedding <=> %s::vector) FROM citeqa_chunks WHERE key = ANY(%s) ORDER BY {order} LIMIT %s",
-                (q, keys, q, n)).fetchall()
-        found = sorted(((-s, self._row0[k] + m) for k, m, s in rows))
+                rows = conn.execute(
+                    "SELECT key, n, 1 - (embedding <=> %s) FROM citeqa_chunks WHERE key IN (SELECT key FROM citeqa_build_documents WHERE build = %s) "
+                    "ORDER BY embedding <=> %s, key, n LIMIT %s", (q, self.build, q, n)).fetchall()
+        found = sorted((-s, self._row0[k] + m) for k, m, s in rows)[:n]
         return np.array([-s for s, _ in found], dtype=np.float32), np.array([r for _, r in found], dtype=np.int64)
 
     def _document_frequencies(self, terms: list[str]) -> dict[str, int]:
@@ -326,8 +333,8 @@ class PostgresIndex(Index):
         if unknown:
             with self.store._connection() as conn:
                 found = dict(conn.execute(
-                    "SELECT p.term, count(*) FROM citeqa_postings p JOIN citeqa_build_documents bd USING (key) "
-                    "WHERE bd.build = %s AND p.term = ANY(%s) GROUP BY p.term", (self.build, unknown)).fetchall())
+                    "SELECT term, count(*) FROM citeqa_postings WHERE term = ANY(%s) "
+                    "AND key IN (SELECT key FROM citeqa_build_documents WHERE build = %s) GROUP BY term", (unknown, self.build)).fetchall())
             for t in unknown:
                 self._df[t] = int(found.get(t, 0))
         return {t: self._df[t] for t in terms}
@@ -345,13 +352,12 @@ class PostgresIndex(Index):
         counts = [terms.count(t) for t in names]
         with self.store._connection() as conn:
             rows = conn.execute(
-                "SELECT bd.row0 + p.n, sum(q.w * q.c * p.tf / (p.tf + %s * (1 - %s + %s * c.length / %s))) "
-                "FROM citeqa_postings p JOIN citeqa_build_documents bd USING (key) JOIN citeqa_chunks c ON c.key = p.key AND c.n = p.n "
-                "JOIN unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, c) ON q.term = p.term "
-                "WHERE bd.build = %s GROUP BY 1",
+                "SELECT p.key, p.n, sum(q.w * q.c * p.tf / (p.tf + %s * (1 - %s + %s * p.length / %s))) "
+                "FROM citeqa_postings p JOIN unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, c) ON q.term = p.term "
+                "WHERE p.key IN (SELECT key FROM citeqa_build_documents WHERE build = %s) GROUP BY p.key, p.n",
                 (K1, B, B, self.avgdl or 1.0, names, [weights[t] for t in names], counts, self.build)).fetchall()
-        for r, s in rows:
-            scores[r] = s
+        for key, n, s in rows:
+            scores[self._row0[key] + n] = s
         return scores
 
     def _idf(self, df: int) -> float:
