@@ -44,7 +44,7 @@ def _parser() -> argparse.ArgumentParser:
     ix.add_argument("--remove", nargs="+", type=Path, default=[], metavar="PATH", help="take these files or folders out of the collection")
 
     ask = sub.add_parser("ask", help="answer a question, or one per line of standard input with -")
-    ask.add_argument("question", help="the question, or - to read one question per line from standard input")
+    ask.add_argument("question", nargs="?", help="the question, or - (or nothing, with input piped in) to read one question per line from standard input")
     ask.add_argument("--json", action="store_true", help="print one JSON object per question, on one line")
     ask.add_argument("--backend", help=f"answer backend (default: $CITEQA_BACKEND or local); one of {', '.join(backends.names())}")
     ask.add_argument("-k", type=int, help="how many passages to retrieve (default: 5)")
@@ -158,6 +158,12 @@ def _ask(assistant: Assistant, args) -> int:
         raise QuestionError(f"-k {args.k}: ask for at least 1 passage")
     if args.backend:
         backends.check(args.backend)
+    if args.question is None:
+        if sys.stdin is None or sys.stdin.isatty():
+            raise QuestionError('ask what? e.g. citeqa ask "What did FED propose?", or pipe questions in, one per line')
+        args.question = piped = "-"
+    else:
+        piped = None
     if args.question != "-":
         clean_question(args.question)  # refuse bad input before loading anything
     history = _load_history(args.history)
@@ -165,12 +171,13 @@ def _ask(assistant: Assistant, args) -> int:
     if args.question != "-":
         _answer(assistant, args.question, history, args)
         return OK
-    status = OK
+    status, asked = OK, 0
     # Bytes that are not UTF-8 become U+FFFD instead of ending the run.
     lines = io.TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace") if hasattr(sys.stdin, "buffer") else sys.stdin
     for line in lines:
         if not line.strip():
             continue
+        asked += 1
         try:
             _answer(assistant, line, history, args)
         except QuestionError as e:
@@ -182,6 +189,8 @@ def _ask(assistant: Assistant, args) -> int:
             continue
         if not args.json:
             print("-" * 72)
+    if piped and not asked:
+        raise QuestionError('no question on standard input; e.g. citeqa ask "What did FED propose?"')
     return status
 
 

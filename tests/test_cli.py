@@ -45,6 +45,12 @@ def test_ask_reads_one_question_per_line_from_stdin(seed_index_dir):
     assert r.returncode == 2  # one line was bad; the others were still answered
 
 
+def test_a_question_piped_in_without_a_dash_is_answered(seed_index_dir):
+    r = run("ask", "--json", index_dir=seed_index_dir, stdin="What is eWTP?\n")
+    assert r.returncode == 0, r.stderr
+    assert "Malaysia" in json.loads(r.stdout)["answer"]
+
+
 def test_readable_answer_shows_numbered_sources(seed_index_dir):
     r = run("ask", "What did FED propose?", index_dir=seed_index_dir)
     assert r.returncode == 0, r.stderr
