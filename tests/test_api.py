@@ -128,9 +128,20 @@ def test_openai_client_talks_to_the_server(server):
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
     assert "Malaysia" in text and "Sources:" in text
     assert chunks[-1].model_extra["citations"]
-    with pytest.raises(Exception) as e:
+    import openai
+
+    with pytest.raises(openai.NotFoundError) as e:
         client.chat.completions.create(model="gpt-nonesuch", messages=[{"role": "user", "content": "hi"}])
-    assert "404" in str(e.value) or "does not exist" in str(e.value)
+    assert "does not exist" in e.value.message  # the server's words reach the client, in OpenAI's error shape
+    parts = client.chat.completions.create(model="citeqa-extractive", messages=[{"role": "user", "content": [{"type": "text", "text": "What is eWTP?"}]}])
+    assert "Malaysia" in parts.choices[0].message.content
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="citeqa-extractive", n=2, messages=[{"role": "user", "content": "What is eWTP?"}])
+    assert "one answer per request" in e.value.message
+    with pytest.raises(openai.BadRequestError) as e:
+        client.chat.completions.create(model="citeqa-extractive", messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}])
+    assert "only text content parts" in e.value.message
+    assert "citeqa-openai" not in [m.id for m in client.models.list().data]  # no server configured: it cannot answer
 
 
 def test_pages_are_escaped_and_locked_down(server):

@@ -31,6 +31,17 @@ SECURITY_HEADERS = {
 }
 
 
+OPENAI_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error", 404: "not_found_error", 422: "invalid_request_error",
+                      429: "rate_limit_error", 503: "server_error"}
+
+
+def _error_body(request: Request, message: str, status: int) -> dict:
+    """{"error": message}; under /v1, OpenAI's shape, so that OpenAI clients show the message."""
+    if request.url.path.startswith("/v1/"):
+        return {"error": {"message": message, "type": OPENAI_ERROR_TYPES.get(status, "server_error"), "code": status, "param": None}}
+    return {"error": message}
+
+
 def create_app(settings: Settings | None = None, assistant: Assistant | None = None, host: str = "127.0.0.1") -> FastAPI:
     settings = settings or Settings.from_env()
 
@@ -56,7 +67,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         detail = exc.detail
         if exc.status_code == 400 and detail == "There was an error parsing the body":
             detail = "the request body could not be read: send JSON encoded as UTF-8"
-        return JSONResponse({"error": detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+        return JSONResponse(_error_body(request, detail, exc.status_code), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(VectorFileError)
     @app.exception_handler(IndexUnusable)
@@ -67,7 +78,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):
         problems = "; ".join(f"{'.'.join(str(p) for p in e['loc'][1:]) or 'body'}: {e['msg']}" for e in exc.errors())
-        return JSONResponse({"error": f"invalid request: {problems}"}, status_code=422)
+        return JSONResponse(_error_body(request, f"invalid request: {problems}", 422), status_code=422)
 
     app.state.attempts = auth.Attempts()
     app.add_middleware(auth.Access, token=settings.api_token, attempts=app.state.attempts, headers=SECURITY_HEADERS)

@@ -106,9 +106,12 @@ def too_many(wait: int) -> JSONResponse:
 
 
 def refuse(request: Request):
-    if request.url.path.startswith(("/api/", "/v1/")):
-        return JSONResponse({"error": "authentication required: send Authorization: Bearer <CITEQA_API_TOKEN>"}, status_code=401,
+    message = "authentication required: send Authorization: Bearer <CITEQA_API_TOKEN>"
+    if request.url.path.startswith("/v1/"):  # OpenAI's error shape, as the rest of /v1
+        return JSONResponse({"error": {"message": message, "type": "authentication_error", "code": 401, "param": None}}, status_code=401,
                             headers={"WWW-Authenticate": "Bearer"})
+    if request.url.path.startswith("/api/"):
+        return JSONResponse({"error": message}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
     return RedirectResponse("/login", status_code=303)
 
 

@@ -23,9 +23,23 @@ from ..deps import admit, get_assistant
 router = APIRouter(prefix="/v1", tags=["openai-compatible"])
 
 
+class ContentPart(BaseModel):
+    type: str
+    text: str | None = None
+
+
 class ChatMessage(BaseModel):
     role: str
-    content: str | None = ""
+    # A string, or the list of parts many clients send ([{"type": "text", "text": ...}]).
+    content: str | list[ContentPart] | None = ""
+
+    def text(self) -> str:
+        if not isinstance(self.content, list):
+            return self.content or ""
+        other = sorted({p.type for p in self.content if p.type != "text"})
+        if other:
+            raise HTTPException(status_code=400, detail=f"only text content parts are supported, not {', '.join(other)}")
+        return "\n".join(p.text or "" for p in self.content)
 
 
 class ChatRequest(BaseModel):
@@ -34,6 +48,7 @@ class ChatRequest(BaseModel):
     stream: bool = False
     temperature: float | None = None
     max_tokens: int | None = None
+    n: int = 1
 
 
 def _backend(model: str, assistant: Assistant) -> str:
@@ -46,14 +61,15 @@ def _backend(model: str, assistant: Assistant) -> str:
 
 
 def _split(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
-    turns = [m for m in messages if m.role in ("user", "assistant") and m.content]
-    if not turns or turns[-1].role != "user":
+    turns = [(m.role, m.text()) for m in messages if m.role in ("user", "assistant")]
+    turns = [(role, text) for role, text in turns if text]
+    if not turns or turns[-1][0] != "user":
         raise HTTPException(status_code=400, detail="the last message must be the user's question")
     try:
-        question = clean_question(turns[-1].content)
+        question = clean_question(turns[-1][1])
     except QuestionError as e:
         raise HTTPException(status_code=400, detail=str(e)) from None
-    return question, [{"role": m.role, "content": m.content} for m in turns[:-1]]
+    return question, [{"role": role, "content": text} for role, text in turns[:-1]]
 
 
 def _sources(answer: Answer) -> str:
@@ -67,15 +83,19 @@ def _citations(answer: Answer) -> list[dict]:
     return [c.__dict__ for c in answer.citations]
 
 
-@router.get("/models", summary="The backends, as models")
+@router.get("/models", summary="The backends that can answer now, as models")
 def models(assistant: Assistant = Depends(get_assistant)) -> dict:
-    ids = ["citeqa", *(f"citeqa-{n}" for n in backends.names())]
+    # The openai backend only with a server to talk to.
+    usable = [n for n in backends.names() if n != "openai" or assistant.settings.openai_base_url]
+    ids = ["citeqa", *(f"citeqa-{n}" for n in usable)]
     return {"object": "list", "data": [{"id": i, "object": "model", "created": 0, "owned_by": "citeqa"} for i in ids]}
 
 
 @router.post("/chat/completions", summary="Chat completions; the reply cites its sources")
 def chat_completions(body: ChatRequest, request: Request, assistant: Assistant = Depends(get_assistant)):
     backend = _backend(body.model, assistant)
+    if body.n != 1:
+        raise HTTPException(status_code=400, detail=f"n={body.n}: one answer per request (the answer is deterministic)")
     question, history = _split(body.messages)
     cid, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     queue = admit(request, backend)
