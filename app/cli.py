@@ -42,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     ix = sub.add_parser("index", help="build or update the index (only new and changed files are embedded)")
     ix.add_argument("paths", nargs="*", type=Path, help="files or folders to add to the collection (a new index: seeds/ when none are given)")
     ix.add_argument("--remove", nargs="+", type=Path, default=[], metavar="PATH", help="take these files or folders out of the collection")
+    ix.add_argument("--json", action="store_true", help="print what was done as one JSON object")
 
     ask = sub.add_parser("ask", help="answer a question, or one per line of standard input with -")
     ask.add_argument("question", nargs="?", help="the question, or - (or nothing, with input piped in) to read one question per line from standard input")
@@ -120,15 +121,25 @@ def _index(assistant: Assistant, args) -> int:
         chunks = sum(d["chunks"] for d in documents.values())
         print(f"the index in {assistant.store.describe()} is up to date: {len(documents)} documents, {chunks} chunks")
         absent = sources.missing(sources.recorded(manifest))
-        for root in absent:
-            print(f"citeqa: {sources.gone(root, sum(1 for d in documents.values() if Path(d['path']).is_relative_to(root)))}", file=sys.stderr)
+        gone = [sources.gone(root, sum(1 for d in documents.values() if Path(d["path"]).is_relative_to(root))) for root in absent]
+        if args.json:
+            print(json.dumps({"changed": False, "documents": len(documents), "chunks": chunks, "errors": gone}, ensure_ascii=False))
+        for line in gone:
+            print(f"citeqa: {line}", file=sys.stderr)
         return PARTIAL if absent else OK
-    print(
-        f"indexed {report.documents} documents into {report.chunks} chunks in {report.seconds:.1f} s "
-        f"(embedded {len(report.embedded)}, reused {len(report.reused)}, removed {len(report.removed)}; "
-        + ", ".join(f"{stage.replace('_', ' ')} {s:.1f} s" for stage, s in report.stages.items())
-        + ")"
-    )
+    if args.json:
+        print(json.dumps({
+            "changed": True, "documents": report.documents, "chunks": report.chunks, "embedded": report.embedded, "reused": report.reused,
+            "removed": report.removed, "kept_after_error": report.kept_after_error, "errors": [str(e) for e in report.errors],
+            "seconds": round(report.seconds, 2), "stages": {k: round(v, 2) for k, v in report.stages.items()},
+        }, ensure_ascii=False))
+    else:
+        print(
+            f"indexed {report.documents} documents into {report.chunks} chunks in {report.seconds:.1f} s "
+            f"(embedded {len(report.embedded)}, reused {len(report.reused)}, removed {len(report.removed)}; "
+            + ", ".join(f"{stage.replace('_', ' ')} {s:.1f} s" for stage, s in report.stages.items())
+            + ")"
+        )
     for name in report.kept_after_error:
         print(f"kept the previously indexed version of {name}", file=sys.stderr)
     if report.errors:

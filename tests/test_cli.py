@@ -45,6 +45,15 @@ def test_ask_reads_one_question_per_line_from_stdin(seed_index_dir):
     assert r.returncode == 2  # one line was bad; the others were still answered
 
 
+def test_index_json_says_what_was_done(tmp_path, small_collection):
+    first = json.loads(run("index", "--json", index_dir=tmp_path / "index", sources=small_collection).stdout)
+    assert first["changed"] and sorted(first["embedded"]) == sorted(p.name for p in small_collection.iterdir()) and first["errors"] == []
+    (small_collection / "bad.txt").write_bytes(b"\xff\xfe\x00bad")
+    second = run("index", "--json", index_dir=tmp_path / "index", sources=small_collection)
+    data = json.loads(second.stdout)
+    assert second.returncode == 1 and data["embedded"] == [] and len(data["reused"]) == 3 and "bad.txt" in data["errors"][0]
+
+
 def test_a_question_piped_in_without_a_dash_is_answered(seed_index_dir):
     r = run("ask", "--json", index_dir=seed_index_dir, stdin="What is eWTP?\n")
     assert r.returncode == 0, r.stderr
