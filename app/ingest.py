@@ -194,10 +194,9 @@ def _warn_large(embedder: Embedder, texts: list[str], n_texts: int, n_files: int
     embedder.encode(sample)
     rate = len(sample) / max(time.perf_counter() - t, 1e-6)
     hours = n_texts / rate / 3600
-    print(f"warning: {n_texts:,} passages and sentences to embed from {n_files} new or changed file(s): about "
-          f"{hours * 60:.0f} min at the {rate:.0f} texts/s measured on a sample" if hours < 1 else
-          f"warning: {n_texts:,} passages and sentences to embed from {n_files} new or changed file(s): about "
-          f"{hours:.1f} h at the {rate:.0f} texts/s measured on a sample", file=sys.stderr)
+    took = f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
+    print(f"warning: {n_texts:,} passages and sentences to embed from {n_files} new or changed file(s): about {took} "
+          f"at the {rate:.0f} texts/s measured on a sample", file=sys.stderr)
     print("Ctrl-C stops the build and keeps the previous index.", file=sys.stderr)
 
 

@@ -20,6 +20,16 @@ import httpx
 from conftest import SEEDS
 
 
+def poll(fetch, done, seconds: float = 30, every: float = 0.5):
+    """Call `fetch` until `done(result)` or `seconds` pass; the last result (for the assertion that follows)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        result = fetch()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(every)
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

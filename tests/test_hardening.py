@@ -17,7 +17,7 @@ import pytest
 from app import storage
 from app.api import auth
 from conftest import FED, SEEDS, open_current
-from servers import citeqa_server, faulty_server
+from servers import citeqa_server, faulty_server, poll
 from test_cli import CITEQA, run
 
 MEMO = "# Tern memo\n\nThe Tern Accord sets a tariff of 4 percent on cross-border parcels.\n"
@@ -150,9 +150,7 @@ def test_a_document_indexed_by_the_cli_is_answered_by_the_running_server(seed_in
         # The CLI runs with CITEQA_SOURCES set (to the seeds) and without the server's upload folder in its environment.
         added = run("index", str(docs), index_dir=index_dir)
         assert added.returncode == 0, added.stderr
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and "tern.md" not in documents(base):
-            time.sleep(0.5)
+        poll(lambda: documents(base), lambda held: "tern.md" in held)
         answer = httpx.post(f"{base}/api/ask", json={"question": "What tariff does the Tern Accord set?"}, timeout=60).json()
         assert answer["citations"][0]["doc"] == "tern.md" and "4 percent" in answer["answer"]
         # The CLI kept the server's upload, and an upload after the CLI's build keeps the CLI's document.
@@ -262,12 +260,7 @@ def test_a_truncated_index_file_under_a_running_server_is_an_error_not_a_crash(s
         assert httpx.get(f"{base}/api/health").status_code == 200  # alive: no SIGBUS
         fixed = run("index", index_dir=index_dir)
         assert fixed.returncode == 0 and "up to date" not in fixed.stdout and "damaged" in fixed.stderr
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            r = httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?"}, timeout=60)
-            if r.status_code == 200:
-                break
-            time.sleep(0.5)
+        r = poll(lambda: httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?"}, timeout=60), lambda r: r.status_code == 200)
         assert r.status_code == 200 and "Malaysia" in r.json()["answer"]
 
 

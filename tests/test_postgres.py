@@ -18,7 +18,7 @@ from app.evaluation import gold
 from app.settings import Settings
 
 from conftest import FED, ROOT, SEEDS
-from servers import Postgres, free_port, running
+from servers import Postgres, free_port, poll, running
 from test_cli import CITEQA
 
 
@@ -106,12 +106,8 @@ def test_two_servers_over_one_database(database, tmp_path):
         up = httpx.post(f"{base_a}/api/documents", files={"file": ("tern.md", memo.encode(), "text/markdown")}, timeout=120)
         assert up.status_code == 201, up.text
         question = {"question": "What tariff does the Tern Accord set?"}
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline:
-            from_b = httpx.post(f"{base_b}/api/ask", json=question, timeout=60).json()
-            if from_b["citations"] and from_b["citations"][0]["doc"] == "tern.md":
-                break
-            time.sleep(0.5)
+        from_b = poll(lambda: httpx.post(f"{base_b}/api/ask", json=question, timeout=60).json(),
+                      lambda b: bool(b["citations"]) and b["citations"][0]["doc"] == "tern.md", seconds=20)
         assert from_b["citations"][0]["doc"] == "tern.md" and "4 percent" in from_b["answer"]
         from_a = httpx.post(f"{base_a}/api/ask", json=question, timeout=60).json()
         assert (from_a["answer"], from_a["citations"]) == (from_b["answer"], from_b["citations"])
@@ -136,12 +132,7 @@ def test_the_database_lost_while_serving_is_503_then_recovers(tmp_path):
             r = httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?"}, timeout=60)
             assert r.status_code == 503 and "CITEQA_DATABASE_URL" in r.json()["error"] and "Traceback" not in r.text
             pg.start()
-            deadline = time.monotonic() + 30
-            while time.monotonic() < deadline:
-                r = httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?"}, timeout=60)
-                if r.status_code == 200:
-                    break
-                time.sleep(0.5)
+            r = poll(lambda: httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?"}, timeout=60), lambda r: r.status_code == 200)
             assert r.status_code == 200 and "Malaysia" in r.json()["answer"]
     finally:
         pg.server.cleanup()

@@ -24,6 +24,7 @@ import hashlib
 import json
 import math
 import time
+from collections import Counter
 from contextlib import contextmanager
 from urllib.parse import urlsplit, urlunsplit
 
@@ -127,16 +128,13 @@ class PostgresStore(Store):
     @contextmanager
     def _connection(self):
         import psycopg
+        from psycopg_pool import PoolTimeout
 
         try:
             with self.pool.connection() as conn:
                 yield conn
-        except (psycopg.OperationalError, psycopg.InterfaceError) as e:
+        except (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout) as e:  # PoolTimeout: no connection could be made
             raise DatabaseUnavailable(f"the database in CITEQA_DATABASE_URL ({redact(self.url)}) is unavailable: {_reason(e)}") from None
-        except Exception as e:  # the pool's own timeout when no connection can be made
-            if e.__class__.__name__ == "PoolTimeout":
-                raise DatabaseUnavailable(f"the database in CITEQA_DATABASE_URL ({redact(self.url)}) is unavailable: {_reason(e)}") from None
-            raise
 
     def _migrate(self, conn) -> None:
         with conn.transaction():
@@ -235,13 +233,13 @@ class PostgresStore(Store):
         conn.execute("INSERT INTO citeqa_documents VALUES (%s, %s, %s, %s)", (key, name, build.texts[name], json.dumps(entry)))
         from psycopg.types.json import Jsonb
 
+        terms = [lexical.tokenize(build.chunks[r]["index_text"]) for r in rows]
         with conn.cursor() as cur:
             with cur.copy("COPY citeqa_chunks (key, n, data, length, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
                 copy.set_types(["text", "int4", "jsonb", "int4", "vector"])
                 for n, r in enumerate(rows):
                     c = build.chunks[r]
-                    terms = lexical.tokenize(c["index_text"])
-                    copy.write_row((key, n, Jsonb({**c, "s0": c["s0"] - s0}), len(terms), np.asarray(build.vectors[r], dtype=np.float32)))
+                    copy.write_row((key, n, Jsonb({**c, "s0": c["s0"] - s0}), len(terms[n]), np.asarray(build.vectors[r], dtype=np.float32)))
             n_sentences = sum(len(build.chunks[r]["sentences"]) for r in rows)
             vectors = np.asarray(build.sentence_vectors[s0 : s0 + n_sentences], dtype=np.float32)
             with cur.copy("COPY citeqa_sentences (key, n, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
@@ -249,13 +247,9 @@ class PostgresStore(Store):
                 for n in range(n_sentences):
                     copy.write_row((key, n, vectors[n]))
             with cur.copy("COPY citeqa_postings (key, n, term, tf, length) FROM STDIN") as copy:
-                for n, r in enumerate(rows):
-                    terms = lexical.tokenize(build.chunks[r]["index_text"])
-                    counts: dict[str, int] = {}
-                    for term in terms:
-                        counts[term] = counts.get(term, 0) + 1
-                    for term, tf in counts.items():
-                        copy.write_row((key, n, term, tf, len(terms)))
+                for n, chunk_terms in enumerate(terms):
+                    for term, tf in Counter(chunk_terms).items():
+                        copy.write_row((key, n, term, tf, len(chunk_terms)))
 
 
 def _reason(error: Exception) -> str:
@@ -265,11 +259,11 @@ def _reason(error: Exception) -> str:
 class _Rows:
     """A build's chunk or sentence vectors, fetched from the database by row."""
 
-    def __init__(self, index: "PostgresIndex", table: str, offset: int):
-        self.index, self.table, self.offset = index, table, offset  # offset: 1 for row0, 2 for s0 in placement
+    def __init__(self, index: "PostgresIndex", table: str, offset: int, rows: int):
+        self.index, self.table, self.offset, self.rows = index, table, offset, rows  # offset: 1 for row0, 2 for s0 in placement
 
     def __len__(self) -> int:
-        return len(self.index.chunks) if self.table == "citeqa_chunks" else sum(len(c["sentences"]) for c in self.index.chunks)
+        return self.rows
 
     def __getitem__(self, key) -> np.ndarray:
         if isinstance(key, slice):
@@ -302,8 +296,8 @@ class PostgresIndex(Index):
         self.placement = placement  # (document key, first chunk row, first sentence row), in row order
         self.n, self.avgdl = n_chunks, avgdl
         self._row0 = {key: row0 for key, row0, _ in placement}
-        self.vectors = _Rows(self, "citeqa_chunks", 1)
-        self.sentence_vectors = _Rows(self, "citeqa_sentences", 2)
+        self.vectors = _Rows(self, "citeqa_chunks", 1, len(chunks))
+        self.sentence_vectors = _Rows(self, "citeqa_sentences", 2, sum(len(c["sentences"]) for c in chunks))
         self._df: dict[str, int] = {}
 
     def dense_search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
