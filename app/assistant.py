@@ -78,11 +78,12 @@ class Assistant:
         self.settings = settings
         self.progress = progress
         self.log = log
-        self.embedder = embedder or Embedder(settings.threads, settings.batch_size, settings.embed_precision)
+        self.embedder = embedder or Embedder(settings.threads, settings.batch_size, settings.embed_precision, settings.model_dir)
         self.prompts = Prompts(settings.prompts_dir)
         self.store = open_store(settings)
         self._view: View | None = None
         self._generators: dict = {}
+        self.warming: str | None = None  # the backend whose model a server is loading in the background
         self._swap = threading.Lock()  # one build or reload at a time in this process
         self.last_build: BuildReport | None = None
 

