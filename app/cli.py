@@ -28,6 +28,7 @@ from .settings import Settings, SettingsError
 from .storage import IndexLockedError
 from .stores import StoreUnavailable
 from .vectorfile import VectorFileError
+from .stores.lazy import RecordFileError
 
 OK, PARTIAL, BAD_INPUT, NOT_FOUND, UNUSABLE = 0, 1, 2, 3, 4
 
@@ -97,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
         return _fail(e, BAD_INPUT)
     except (IngestError, GoldError) as e:
         return _fail(e, BAD_INPUT)
-    except (IndexUnusable, ModelError, IndexLockedError, PromptError, VectorFileError, StoreUnavailable) as e:
+    except (IndexUnusable, ModelError, IndexLockedError, PromptError, VectorFileError, RecordFileError, StoreUnavailable) as e:
         return _fail(e, UNUSABLE)
     except OSError as e:  # a full disk, a folder we may not write
         return _fail(storage.describe_os_error(e), UNUSABLE)
@@ -244,7 +245,7 @@ def _print_checked(answer: Answer, streamed: str) -> None:
 
 def _show(assistant: Assistant, args) -> int:
     index = assistant.index
-    row = index.by_id.get(args.passage_id)
+    row = index.row_of(args.passage_id)
     if row is None:
         return _fail(f"no passage {args.passage_id!r} in the index; passage ids look like {index.chunks[0]['id'] if index.chunks else 'doc.txt:0'}", NOT_FOUND)
     c = index.chunks[row]
@@ -299,7 +300,7 @@ def _serve(assistant: Assistant, args) -> int:
             raise
         print(f"warning: {storage.describe_os_error(e)}; answering from the current build", file=sys.stderr)
         assistant.follow()
-    warm_up(assistant)
+    warm_up(assistant, background=True)
     print(f"citeqa on http://{args.host}:{args.port}/  (API docs: /api/docs)", file=sys.stderr, flush=True)
     uvicorn.run(create_app(assistant.settings, assistant, args.host), host=args.host, port=args.port, log_level="warning")
     return OK

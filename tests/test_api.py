@@ -4,7 +4,7 @@ import httpx
 import pytest
 
 from conftest import FED, SEEDS
-from servers import citeqa_server
+from servers import citeqa_server, poll
 from test_answers import assert_contract
 
 
@@ -163,7 +163,10 @@ def test_openapi_documents_the_api_without_a_cdn(server):
     assert httpx.get(f"{server}/static/swagger/swagger-ui-bundle.js").status_code == 200
 
 
-def test_health_reports_a_loaded_model(seed_index_dir, tmp_path):
+def test_a_server_answers_while_its_llm_loads_and_health_says_when_it_is_ready(seed_index_dir, tmp_path):
     with citeqa_server(seed_index_dir, tmp_path, backend="local") as base:
-        h = httpx.get(f"{base}/api/health").json()
+        first = httpx.get(f"{base}/api/health").json()
+        quoted = httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?", "backend": "extractive"}, timeout=60)
+        h = poll(lambda: httpx.get(f"{base}/api/health").json(), lambda h: h["backends"]["local"] == "ready", seconds=180)
+    assert first["backends"]["local"] in ("loading", "ready") and quoted.status_code == 200 and "Malaysia" in quoted.json()["answer"]
     assert h["default_backend"] == "local" and h["backends"]["local"] == "ready" and h["backends"]["openai"] == "not loaded yet"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
-from pathlib import Path
+import time
 
 from fastapi import Request
 
@@ -21,26 +21,44 @@ def start_assistant(settings: Settings) -> Assistant:
     return a
 
 
-def warm_up(assistant: Assistant) -> None:
+def warm_up(assistant: Assistant, background: bool = False) -> None:
     """Index uploads kept from earlier runs and load every model before the first question.
 
     The local model also reads the fixed system prompt once, so its KV cache holds that prefix.
+    With `background`, that LLM warm-up runs on its own thread and this returns once retrieval
+    (and so the extractive backend) is ready; /api/health tells when the LLM is.
     """
     try:
         reindex(assistant)
     except OSError as e:  # e.g. a full disk: serve what is built, and say why the uploads wait
         print(f"warning: {describe_os_error(e)}; answering from the current build", file=sys.stderr)
     assistant.embedder.encode(["warm up"])
+    if background:
+        threading.Thread(target=_warm_generator, args=(assistant, True), name="llm-warm-up", daemon=True).start()
+    else:
+        _warm_generator(assistant, False)
+
+
+def _warm_generator(assistant: Assistant, report: bool) -> None:
+    started = time.perf_counter()
+    assistant.warming = assistant.settings.backend
     try:
         backend = assistant.backend()
         generator = getattr(backend, "generator", None)
-        if generator is not None and hasattr(generator, "load"):
-            generator.load()
-            messages = [{"role": "system", "content": backend.system}, {"role": "user", "content": "Ready?"}]
-            for _ in generator.execute(messages, Options(max_tokens=1)):
-                pass
+        if generator is None or not hasattr(generator, "load"):
+            return
+        if report:
+            print(f"loading the {assistant.settings.backend} model; questions to it wait until it is ready", file=sys.stderr, flush=True)
+        generator.load()
+        messages = [{"role": "system", "content": backend.system}, {"role": "user", "content": "Ready?"}]
+        for _ in generator.execute(messages, Options(max_tokens=1)):
+            pass
+        if report:
+            print(f"the {assistant.settings.backend} model is ready ({time.perf_counter() - started:.1f} s)", file=sys.stderr, flush=True)
     except (GeneratorUnavailable, GeneratorFailed) as e:
         print(f"warning: the {assistant.settings.backend} backend is unavailable ({e}); answers fall back to extractive", file=sys.stderr)
+    finally:
+        assistant.warming = None
 
 
 def get_assistant(request: Request) -> Assistant:

@@ -15,7 +15,10 @@ router = APIRouter(prefix="/api", tags=["health"])
 def health(assistant: Assistant = Depends(get_assistant)) -> dict:
     index = assistant.index
     loaded = assistant.loaded_generators()
-    states = {name: "ready" if name == "extractive" or name in loaded else "not loaded yet" for name in backends.names()}
+    states = {
+        name: "ready" if name == "extractive" or name in loaded else "loading" if name == assistant.warming else "not loaded yet"
+        for name in backends.names()
+    }
     return {
         "status": "ok" if index.chunks else "empty",
         "index": {"documents": len(index.documents), "chunks": len(index.chunks), "built": index.manifest.get("created")},
