@@ -1,7 +1,8 @@
 """The index that retrieval and the answerers read: one published build of the collection, from any store.
 
 Every store (stores/) opens its builds as an `Index`: the manifest, the chunks with their
-sentences, the documents' texts (what offsets refer to) in memory; vectors addressed by row;
+sentences and the documents' texts (what offsets refer to), each a sequence or mapping that may
+read from disk when asked (stores/lazy.py); vectors addressed by row;
 dense and lexical search, and the term statistics the answerers weigh words with, done the
 store's way.
 """
@@ -9,6 +10,7 @@ store's way.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
 from functools import cached_property
 
 import numpy as np
@@ -19,26 +21,40 @@ class IndexUnusable(RuntimeError):
 
 
 class Index(ABC):
-    def __init__(self, build_id: str, manifest: dict, chunks: list[dict], texts: dict[str, str]):
+    def __init__(self, build_id: str, manifest: dict, chunks: Sequence[dict], texts: Mapping[str, str]):
         self.build_id = build_id  # which published build this is; a store's current_id() names the newest
         self.manifest = manifest
         self.chunks = chunks
         self.texts = texts
-        self.by_id = {c["id"]: i for i, c in enumerate(chunks)}
+        if sum(d["chunks"] for d in self.documents.values()) != len(chunks):
+            raise IndexUnusable(f"build {build_id} lists {sum(d['chunks'] for d in self.documents.values())} chunks "
+                                f"in its manifest but holds {len(chunks)}; rebuild it with `citeqa index`")
 
     @property
     def documents(self) -> dict[str, dict]:
         return self.manifest["documents"]
 
     @cached_property
-    def _rows_by_doc(self) -> dict[str, list[int]]:
-        rows: dict[str, list[int]] = {}
-        for i, c in enumerate(self.chunks):
-            rows.setdefault(c["doc"], []).append(i)
+    def _first_row(self) -> dict[str, int]:
+        """Each document's first chunk row: a build lays documents' chunks out in the manifest's order."""
+        rows, row = {}, 0
+        for name, d in self.documents.items():
+            rows[name] = row
+            row += d["chunks"]
         return rows
 
     def doc_rows(self, doc: str) -> list[int]:
-        return self._rows_by_doc.get(doc, [])
+        if doc not in self._first_row:
+            return []
+        first = self._first_row[doc]
+        return list(range(first, first + self.documents[doc]["chunks"]))
+
+    def row_of(self, passage_id: str) -> int | None:
+        """The row of a passage id ("doc:n", the document's n-th chunk), or None if there is none."""
+        doc, _, n = passage_id.rpartition(":")
+        if doc not in self._first_row or not n.isdigit() or int(n) >= self.documents[doc]["chunks"]:
+            return None
+        return self._first_row[doc] + int(n)
 
     def chunks_of(self, doc: str) -> list[dict]:
         return [self.chunks[i] for i in self.doc_rows(doc)]

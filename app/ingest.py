@@ -104,21 +104,26 @@ def build(
 
     if fresh:
         t = time.perf_counter()
-        embedder.load()
+        embedder.load(bulk=True)
         report.stages["load_model"] = time.perf_counter() - t
-    # Embed everything new in one pass, so the progress bar covers the real work.
+    # Embed everything new in one pass, so the progress bar covers the real work; each distinct
+    # text once: chunks overlap, so many sentences are in two of them.
     t = time.perf_counter()
     texts = [p.index_text for _, pieces, _ in fresh.values() for p in pieces]
     sentences = [s[2] for _, pieces, _ in fresh.values() for p in pieces for s in p.sentences]
-    vectors = embedder.encode(texts + sentences, progress=progress and bool(texts))
-    chunk_vectors, sentence_vectors = vectors[: len(texts)], vectors[len(texts) :]
+    distinct = {text: i for i, text in enumerate(dict.fromkeys(texts + sentences))}
+    vectors = embedder.encode(list(distinct), progress=progress and bool(texts))
+    chunk_rows = np.array([distinct[x] for x in texts], dtype=np.int64)
+    sentence_rows = np.array([distinct[x] for x in sentences], dtype=np.int64)
+    del distinct, texts, sentences
     report.stages["embed"] = time.perf_counter() - t
     t = time.perf_counter()
 
     manifest_docs: dict[str, dict] = {}
     all_chunks: list[dict] = []
-    all_vectors: list[np.ndarray] = []
-    all_sentence_vectors: list[np.ndarray] = []
+    # Where each document's vectors come from: an array of the previous build's, or rows of `vectors`.
+    chunk_parts: list[np.ndarray] = []
+    sentence_parts: list[np.ndarray] = []
     all_texts: dict[str, str] = {}
     ci = si = 0
     for name in [*(name for _, name in files), *orphans]:
@@ -142,21 +147,21 @@ def build(
                     }
                 )
             n_sent = sum(len(p.sentences) for p in pieces)
-            vecs = chunk_vectors[ci : ci + len(pieces)]
-            svecs = sentence_vectors[si : si + n_sent]
+            vecs = chunk_rows[ci : ci + len(pieces)]
+            svecs = sentence_rows[si : si + n_sent]
             ci += len(pieces)
             si += n_sent
             report.embedded.append(name)
         else:
             continue
-        offset = sum(len(v) for v in all_sentence_vectors)
+        offset = sum(len(v) for v in sentence_parts)
         for c in chunks_:
             c["s0"] = offset
             offset += len(c["sentences"])
         manifest_docs[name] = entry
         all_chunks.extend(chunks_)
-        all_vectors.append(vecs)
-        all_sentence_vectors.append(svecs)
+        chunk_parts.append(vecs)
+        sentence_parts.append(svecs)
         all_texts[name] = text
     if reusable:
         report.removed = sorted(set(reusable.documents) - set(manifest_docs))
@@ -171,13 +176,7 @@ def build(
         "sources": [str(p) for p in sources],
         "documents": manifest_docs,
     }
-    result = Build(
-        manifest,
-        all_chunks,
-        np.concatenate(all_vectors) if all_vectors else np.zeros((0, embedder.dimension), np.float32),
-        np.concatenate(all_sentence_vectors) if all_sentence_vectors else np.zeros((0, embedder.dimension), np.float32),
-        all_texts,
-    )
+    result = Build(manifest, all_chunks, _gather(chunk_parts, vectors), _gather(sentence_parts, vectors), all_texts)
     report.documents = len(manifest_docs)
     report.chunks = len(all_chunks)
     report.stages["assemble"] = time.perf_counter() - t
@@ -198,6 +197,17 @@ def _warn_large(embedder: Embedder, texts: list[str], n_texts: int, n_files: int
     print(f"warning: {n_texts:,} passages and sentences to embed from {n_files} new or changed file(s): about {took} "
           f"at the {rate:.0f} texts/s measured on a sample", file=sys.stderr)
     print("Ctrl-C stops the build and keeps the previous index.", file=sys.stderr)
+
+
+def _gather(parts: list[np.ndarray], embedded: np.ndarray) -> np.ndarray:
+    """One matrix from parts that are either vectors (reused) or row numbers into `embedded`, filled in
+    place: at 100k chunks a concatenation of copies would hold every vector three times at once."""
+    out = np.empty((sum(len(p) for p in parts), embedded.shape[1]), dtype=np.float32)
+    at = 0
+    for p in parts:
+        out[at : at + len(p)] = embedded[p] if p.ndim == 1 else p
+        at += len(p)
+    return out
 
 
 def _entry(doc: Document, size: int, mtime_ns: int, n_chunks: int) -> dict:

@@ -17,6 +17,12 @@ SEEDS = ROOT / "seeds"
 FED = "001_87eab1ca58c4959e.txt"
 
 
+def distinct_copy(path, i: int) -> str:
+    """The text of `path` with every sentence made its own (a build embeds each distinct text once)."""
+    text = Path(path).read_text(encoding="utf-8")
+    return "\n".join(f"Copy {i}: " + line.replace(". ", f". Copy {i}: ") if line.strip() else line for line in text.splitlines())
+
+
 def open_current(index_dir):
     """The current build of the embedded index in `index_dir` (checksums verified)."""
     return FolderStore(index_dir).open()

@@ -250,11 +250,11 @@ def test_a_full_disk_during_an_upload_is_507_and_the_server_starts_anyway(seed_i
 # 7. A damaged or truncated build under a running server --------------------------------------
 
 
-def test_a_truncated_index_file_under_a_running_server_is_an_error_not_a_crash(seed_index_dir, tmp_path):
+@pytest.mark.parametrize("name", ["sentence_vectors.npy", "chunks.jsonl"])
+def test_a_truncated_index_file_under_a_running_server_is_an_error_not_a_crash(name, seed_index_dir, tmp_path):
     with citeqa_server(seed_index_dir, tmp_path, follow_seconds=0.5) as base:
         index_dir = tmp_path / "index"
-        vectors = storage.current_build(index_dir) / "sentence_vectors.npy"
-        os.truncate(vectors, 200)  # header and a few bytes: every row is gone
+        os.truncate(storage.current_build(index_dir) / name, 200)  # a few bytes: almost every row is gone
         r = httpx.post(f"{base}/api/ask", json={"question": "What is eWTP?"}, timeout=60)
         assert r.status_code == 503 and "truncated" in r.json()["error"] and "citeqa index" in r.json()["error"]
         assert httpx.get(f"{base}/api/health").status_code == 200  # alive: no SIGBUS

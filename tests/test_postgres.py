@@ -17,7 +17,7 @@ from app.assistant import Assistant
 from app.evaluation import gold
 from app.settings import Settings
 
-from conftest import FED, ROOT, SEEDS
+from conftest import FED, ROOT, SEEDS, distinct_copy
 from servers import Postgres, free_port, poll, running
 from test_cli import CITEQA
 
@@ -73,7 +73,7 @@ def test_postgres_ranks_as_the_embedded_store(database, tmp_path, assistant, emb
 def test_a_killed_build_leaves_the_previous_one_serving(database, tmp_path, small_collection):
     assert cli("index", url=database, cwd=tmp_path, sources=small_collection).returncode == 0
     for i in range(16):
-        shutil.copy(SEEDS / FED, small_collection / f"copy{i}.txt")
+        (small_collection / f"copy{i}.txt").write_text(distinct_copy(SEEDS / FED, i), encoding="utf-8")
     env = {**os.environ, "CITEQA_DATABASE_URL": database, "CITEQA_SOURCES": str(small_collection), "HF_HUB_OFFLINE": "1",
            "CITEQA_UPLOAD_DIR": str(tmp_path / "uploads")}
     proc = subprocess.Popen([CITEQA, "--quiet", "index"], env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

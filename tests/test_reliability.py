@@ -15,7 +15,7 @@ from app import storage
 from app.assistant import Assistant
 from app.settings import Settings
 
-from conftest import FED, SEEDS, open_current
+from conftest import FED, SEEDS, distinct_copy, open_current
 from servers import citeqa_server, free_port
 from test_cli import CITEQA, run
 
@@ -27,7 +27,7 @@ def test_kill_9_during_index_leaves_the_previous_index_served(tmp_path, small_co
     # Enough new text that the build is still embedding when it is killed, on a quiet machine too
     # (with 4 copies it had sometimes published before the kill at 8 s).
     for i in range(16):
-        shutil.copy(SEEDS / FED, small_collection / f"copy{i}.txt")
+        (small_collection / f"copy{i}.txt").write_text(distinct_copy(SEEDS / FED, i), encoding="utf-8")
     env = {**os.environ, "CITEQA_INDEX_DIR": str(index_dir), "CITEQA_SOURCES": str(small_collection), "HF_HUB_OFFLINE": "1"}
     proc = subprocess.Popen([CITEQA, "--quiet", "index"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(8)

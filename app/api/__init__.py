@@ -18,6 +18,7 @@ from ..index import IndexUnusable
 from ..settings import Settings
 from ..stores import StoreUnavailable
 from ..vectorfile import VectorFileError
+from ..stores.lazy import RecordFileError
 from . import auth, deps, guard
 from .routes import ask, documents, health, login, openai_compat, pages
 
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None, assistant: Assistant | None = N
         return JSONResponse(_error_body(request, detail, exc.status_code), status_code=exc.status_code, headers=getattr(exc, "headers", None))
 
     @app.exception_handler(VectorFileError)
+    @app.exception_handler(RecordFileError)
     @app.exception_handler(IndexUnusable)
     @app.exception_handler(StoreUnavailable)
     async def index_unavailable(request: Request, exc: Exception):

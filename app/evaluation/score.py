@@ -121,7 +121,7 @@ def evaluate(assistant: Assistant, cases: list[Case], backend: str | None = None
             r.evidence_coverage = sum(covered) / len(covered)
 
         if case.answerable and not answer.abstained:
-            chunks = {n: index.chunks[index.by_id[pid]] for n, pid in enumerate(r.passages, start=1)}
+            chunks = {n: index.chunks[index.row_of(pid)] for n, pid in enumerate(r.passages, start=1)}
             evidence = [
                 Evidence(n, c["section"], [(s[0], s[1], s[2], c["s0"] + j) for j, s in enumerate(c["sentences"])], list(range(len(c["sentences"]))), [s[3] for s in c["sentences"]])
                 for n, c in chunks.items()

@@ -46,7 +46,7 @@ def get_document(doc: str, assistant: Assistant = Depends(get_assistant)) -> dic
 @router.get("/passages/{passage_id:path}", summary="One passage, with its location and a little context")
 def get_passage(passage_id: str, assistant: Assistant = Depends(get_assistant)) -> dict:
     index = assistant.index
-    row = index.by_id.get(passage_id)
+    row = index.row_of(passage_id)
     if row is None:
         raise HTTPException(status_code=404, detail=f"no passage {passage_id[:200]!r}; passage ids look like 'doc.txt:3'")
     c = index.chunks[row]
