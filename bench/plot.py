@@ -1,6 +1,6 @@
 """Latency against collection size, from bench/results/scale.json and bench/results/faiss_types.json.
 
-    .venv/bin/python bench/plot.py        # writes bench/results/latency_vs_size.png (needs: make bench-deps)
+    .venv/bin/python bench/plot.py        # writes bench/results/latency_vs_size.png
 """
 
 from __future__ import annotations
