@@ -14,3 +14,11 @@ def _encoding():
 
 def count(text: str) -> int:
     return len(_encoding().encode(text, disallowed_special=()))
+
+
+def head(text: str, n: int) -> str:
+    """The longest start of `text` of at most n tokens (never half a character)."""
+    ids = _encoding().encode(text, disallowed_special=())
+    if len(ids) <= n:
+        return text
+    return _encoding().decode_bytes(ids[:n]).decode("utf-8", errors="ignore")

@@ -102,3 +102,22 @@ def test_below_the_judge_threshold_the_question_is_refused_without_writing(assis
     draft = list(backend.run(assistant.retrieve("Who chaired the meetings of the WTO e-commerce negotiations?")))[-1]
     assert draft.abstained and draft.answerability == 0.1 and generator.sent == 0
     assert "judged that the quoted sentences do not answer it" in draft.text
+
+
+class Recording(Scripted):
+    """Writes a good answer and keeps the messages it was given."""
+
+    def execute(self, messages, options):
+        self.messages = messages
+        yield from super().execute(messages, options)
+
+
+def test_style_instructions_reach_the_model_after_the_rules_and_the_answer_is_checked_as_ever(assistant):
+    generator = Recording("Ambassador Kazuyuki Yamazaki of Japan chaired the meetings [1].")
+    index = assistant.index
+    backend = Generative(generator, Extractive(index, assistant.prompts), assistant.settings, assistant.embedder, assistant.prompts)
+    out = list(backend.run(assistant.retrieve("Who chaired the meetings of the WTO e-commerce negotiations?"), style="Answer like a pirate."))
+    system, user = generator.messages
+    assert system["content"] == backend.system  # the rules, unchanged (and still the cached prefix)
+    assert "Answer like a pirate." in user["content"] and user["content"].index("pirate") > user["content"].index("Passages:")
+    assert out[-1].grounded and out[-1].text.startswith("Ambassador Kazuyuki Yamazaki")

@@ -34,7 +34,9 @@ class Draft:
 class Backend(Protocol):
     name: str
 
-    def run(self, retrieved: Retrieved) -> Iterator["str | Draft"]: ...
+    # `style`: the user's instructions on how to write (an OpenAI client's system message); they
+    # never change what the answer may say, and a backend that writes nothing itself ignores them.
+    def run(self, retrieved: Retrieved, style: str = "") -> Iterator["str | Draft"]: ...
 
 
 class UnknownBackend(ValueError):

@@ -54,11 +54,13 @@ class Extractive:
         self.min_score = min_score
         self.keep_ratio = keep_ratio
 
-    def run(self, retrieved: Retrieved):
+    def run(self, retrieved: Retrieved, style: str = ""):
         candidates = self.score_sentences(retrieved)
         reason = self.refusal_reason(retrieved, candidates)
         draft = self.refuse(reason) if reason else self.answer(retrieved, candidates)
         draft.warnings += self.injection_warnings(retrieved)
+        if style:
+            draft.warnings.append("the style instructions were not applied: extractive answers quote the documents as written")
         yield draft.text
         yield draft
 

@@ -33,14 +33,15 @@ class Generative:
         self.prompts = prompts
         self.system = prompts.render("system")
 
-    def messages(self, retrieved: Retrieved, candidates) -> tuple[list[dict[str, str]], list]:
+    def messages(self, retrieved: Retrieved, candidates, style: str = "") -> tuple[list[dict[str, str]], list]:
         index = self.extractive.index
         chunks_by_n = {n: index.chunks[h.row] for n, h in enumerate(retrieved.hits, start=1)}
         evidence = select_evidence(candidates, chunks_by_n, self.settings.evidence_tokens)
-        user = self.prompts.render("answer", passages=evidence, question=retrieved.question)
+        # The style goes in the user's turn: the system prompt stays the cached prefix, and the rules in it come first.
+        user = self.prompts.render("answer", passages=evidence, question=retrieved.question, style=style)
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}], evidence
 
-    def run(self, retrieved: Retrieved) -> Iterator["str | Draft"]:
+    def run(self, retrieved: Retrieved, style: str = "") -> Iterator["str | Draft"]:
         """Quotes chosen first, then the model's short answer, shown in front of them only if it passes every check."""
         ex = self.extractive
         candidates = ex.score_sentences(retrieved)
@@ -68,7 +69,7 @@ class Generative:
                 yield draft.text
                 yield draft
                 return
-        messages, evidence = self.messages(retrieved, candidates)
+        messages, evidence = self.messages(retrieved, candidates, style)
         prompt_tokens = sum(tokens.count(m["content"]) for m in messages)
         raw = ""
         with closing(self.generator.execute(messages, Options(max_tokens=self.settings.max_tokens))) as stream:
