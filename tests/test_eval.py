@@ -1,6 +1,7 @@
 import json
 import re
 from collections import Counter
+from xml.etree import ElementTree
 
 import pytest
 
@@ -62,9 +63,16 @@ def test_gate_passes_on_the_baseline_and_fails_with_a_broken_retriever(seed_inde
     ok = run("eval", "--backend", "extractive", "--check", "--out", str(tmp_path / "a"), index_dir=seed_index_dir)
     assert ok.returncode == 0, ok.stderr
     assert "gate passed" in ok.stdout
-    broken = run("eval", "--backend", "extractive", "-k", "1", "--check", "--out", str(tmp_path / "b"), index_dir=seed_index_dir)
+    broken = run("eval", "--backend", "extractive", "-k", "1", "--check", "--out", str(tmp_path / "b"), "--json",
+                 "--junit", str(tmp_path / "junit.xml"), index_dir=seed_index_dir)
     assert broken.returncode == 1
     assert "REGRESSION" in broken.stderr and "fact_accuracy fell from" in broken.stderr
+    scores = json.loads(broken.stdout)  # --json: stdout is one JSON object
+    assert scores["regressions"] and scores["newly_failing"] and scores["passed"] < scores["cases"]
+    suite = ElementTree.parse(tmp_path / "junit.xml").getroot()
+    failed = [c.get("name") for c in suite.iter("testcase") if c.find("failure") is not None]
+    assert int(suite.get("failures")) == len(failed) and "regression gate against the baseline" in failed
+    assert any(name.startswith(f"{scores['newly_failing'][0]}: ") for name in failed)
     # It names the questions that went from pass to fail: real cases that passed in the baseline.
     named = re.findall(r"^\s+([\w-]+): now fails", broken.stderr, re.M)
     baseline = json.loads((ROOT / "eval" / "seeds" / "baseline.json").read_text())["extractive"]
