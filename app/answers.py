@@ -19,6 +19,7 @@ class Passage:
     end: int
     text: str
     score: float
+    title: str = ""  # the document's title (documents.title), for people; `doc` stays the id
 
 
 @dataclass
@@ -30,6 +31,7 @@ class Citation:
     start: int  # the cited span, inside the passage
     end: int
     text: str
+    title: str = ""
 
 
 @dataclass

@@ -170,6 +170,9 @@ class Assistant:
         """The LLM backends whose generator has been created (and, for `local`, whose model is loaded)."""
         return [name for name, g in self._generators.items() if getattr(g, "_llm", True) is not None]
 
+    def pieces_written(self) -> int:
+        return sum(getattr(g, "generated", 0) for g in self._generators.values())
+
     @staticmethod
     def standalone(question: str, history: list[dict[str, str]]) -> str:
         """A follow-up as retrieval and the sentence selector see it, the same for every backend.
@@ -187,16 +190,19 @@ class Assistant:
     def retrieve(self, question: str, k: int | None = None, history: list[dict[str, str]] | None = None, view: View | None = None) -> Retrieved:
         return (view or self.view).retriever.search(question, k or self.settings.top_k, conversation_context(history or [], self.prompts.refusal()))
 
-    def ask(self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None) -> Answer:
-        for event in self.stream(question, history, k, backend):
+    def ask(self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None,
+            style: str = "") -> Answer:
+        for event in self.stream(question, history, k, backend, style):
             if isinstance(event, Finished):
                 return event.answer
         raise AssertionError("stream ended without an answer")
 
     def stream(
-        self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None
+        self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None, style: str = ""
     ) -> Iterator[PassagesFound | TextDelta | Finished]:
-        """Passages first (at once), then answer text as it is generated, then the checked answer."""
+        """Passages first (at once), then answer text as it is generated, then the checked answer.
+
+        `style`: how the answer should be written (see backends.Backend.run)."""
         started = time.perf_counter()
         question = clean_question(question)
         history = clean_history(history)
@@ -218,7 +224,7 @@ class Assistant:
         t = time.perf_counter()
         draft = None
         try:
-            for item in chosen.run(retrieved):
+            for item in chosen.run(retrieved, style):
                 if isinstance(item, str):
                     timings.setdefault("first_token", (time.perf_counter() - t) * 1000)
                     yield TextDelta(without_bidi_controls(item))
@@ -227,7 +233,7 @@ class Assistant:
         except (GeneratorUnavailable, GeneratorFailed) as e:
             chosen = self._fallback(name, e, warnings, view)
             yield TextDelta(f"\n\n[{warnings[-1]}]\n\n")
-            draft = [x for x in chosen.run(retrieved) if not isinstance(x, str)][0]
+            draft = [x for x in chosen.run(retrieved, style) if not isinstance(x, str)][0]
         timings["answer"] = (time.perf_counter() - t) * 1000
         timings.update(draft.timings_ms)
 
@@ -235,7 +241,7 @@ class Assistant:
         for n, spans in sorted(draft.spans.items()):
             p = retrieved.passages[n - 1]
             start, end = min(s for s, _ in spans), max(e for _, e in spans)
-            citations.append(Citation(n, p.passage_id, p.doc, p.section, start, end, view.index.texts[p.doc][start:end]))
+            citations.append(Citation(n, p.passage_id, p.doc, p.section, start, end, view.index.texts[p.doc][start:end], p.title))
         timings["total"] = (time.perf_counter() - started) * 1000
         yield Finished(
             Answer(

@@ -8,6 +8,7 @@ the index stores beside itself so that every span still resolves.
 from __future__ import annotations
 
 import hashlib
+import re
 import io
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,22 @@ class Document:
     format: str
     text: str
     sha256: str  # of the file's bytes, so any change to the source is seen
+
+
+TITLE_CHARS = 80
+
+
+def title(text: str) -> str:
+    """What people call a document: its first heading (an HTML <title> becomes one), else its first line, shortened."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if not lines:
+        return ""
+    heading = next((line.lstrip("#").strip() for line in lines[:40] if re.match(r"#{1,6}\s", line)), None)
+    found = " ".join((heading or lines[0]).split())
+    if len(found) <= TITLE_CHARS:
+        return found
+    cut = found[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:.–- ")
+    return cut + "…"
 
 
 def discover(paths: list[Path]) -> list[tuple[Path, str]]:

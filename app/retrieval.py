@@ -127,4 +127,5 @@ class Retriever:
 
     def _passage(self, hit: Hit) -> Passage:
         c = self.index.chunks[hit.row]
-        return Passage(c["id"], c["doc"], c["section"], c["start"], c["end"], c["text"], round(hit.score, 6))
+        title = self.index.documents[c["doc"]].get("title", "") or c["doc"]
+        return Passage(c["id"], c["doc"], c["section"], c["start"], c["end"], c["text"], round(hit.score, 6), title)

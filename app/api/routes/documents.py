@@ -10,6 +10,7 @@ from pathlib import Path
 from fastapi import APIRouter, Depends, HTTPException, UploadFile
 from starlette.concurrency import run_in_threadpool
 
+from ... import sources
 from ...assistant import Assistant
 from ...documents import SUPPORTED, IngestError, load
 from ...storage import IndexLockedError, describe_os_error
@@ -32,7 +33,8 @@ def document_or_404(assistant: Assistant, doc: str) -> dict:
 def list_documents(assistant: Assistant = Depends(get_assistant)) -> list[dict]:
     index = assistant.index
     return [
-        {"doc": name, "format": d["format"], "chunks": d["chunks"], "chars": len(index.texts[name]), "sha256": d["sha256"]}
+        {"doc": name, "title": d.get("title") or name, "format": d["format"], "chunks": d["chunks"], "chars": len(index.texts[name]),
+         "sha256": d["sha256"], "uploaded": sources.under(d["path"], assistant.settings.upload_dir)}
         for name, d in index.documents.items()
     ]
 
@@ -40,7 +42,7 @@ def list_documents(assistant: Assistant = Depends(get_assistant)) -> list[dict]:
 @router.get("/documents/{doc:path}", summary="One document's text (the text that citation offsets refer to)")
 def get_document(doc: str, assistant: Assistant = Depends(get_assistant)) -> dict:
     d = document_or_404(assistant, doc)
-    return {"doc": doc, "format": d["format"], "sha256": d["sha256"], "text": assistant.index.texts[doc]}
+    return {"doc": doc, "title": d.get("title") or doc, "format": d["format"], "sha256": d["sha256"], "text": assistant.index.texts[doc]}
 
 
 @router.get("/passages/{passage_id:path}", summary="One passage, with its location and a little context")
@@ -100,3 +102,25 @@ async def add_document(file: UploadFile, assistant: Assistant = Depends(get_assi
         (settings.upload_dir / name).unlink(missing_ok=True)
         raise HTTPException(status_code=422, detail=f"{name} could not be indexed")
     return {"doc": name, "chunks": entry["chunks"], "format": entry["format"]}
+
+
+@router.delete("/documents/{doc:path}", summary="Remove an uploaded document; the index drops it in one step", responses={404: {}, 409: {}, 503: {}, 507: {}})
+async def delete_document(doc: str, assistant: Assistant = Depends(get_assistant)) -> dict:
+    entry = document_or_404(assistant, doc)
+    upload_dir = assistant.settings.upload_dir
+    if not sources.under(entry["path"], upload_dir):
+        raise HTTPException(status_code=409, detail=f"{doc} is not an upload: it comes from {entry['path']}; delete or move it there, "
+                                                    f"or take its folder out with `citeqa index --remove PATH`")
+    path = Path(entry["path"])
+    kept = path.read_bytes() if path.is_file() else None
+    try:
+        path.unlink(missing_ok=True)
+        # Questions are answered from the current build until the one without it is published.
+        await run_in_threadpool(reindex, assistant)
+    except (IndexLockedError, StoreUnavailable, OSError) as e:
+        if kept is not None:
+            path.write_bytes(kept)  # as it was: the document stays, in the files and in the index
+        status = 507 if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT) else 503
+        detail = describe_os_error(e) if isinstance(e, OSError) and not isinstance(e, (IndexLockedError, StoreUnavailable)) else str(e)
+        raise HTTPException(status_code=status, detail=f"{doc} was not removed: {detail}", headers={"Retry-After": "30"}) from None
+    return {"doc": doc, "removed": doc not in assistant.index.documents}

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
-from ... import backends
+from ... import backends, sources
 from ...assistant import Assistant
 from ..deps import get_assistant
 from .documents import document_or_404
@@ -25,13 +25,14 @@ def chat(request: Request, assistant: Assistant = Depends(get_assistant)):
 @router.get("/docs", response_class=HTMLResponse)
 def documents(request: Request, assistant: Assistant = Depends(get_assistant)):
     index = assistant.index
-    docs = [{"name": n, "format": d["format"], "chunks": d["chunks"], "chars": len(index.texts[n])} for n, d in index.documents.items()]
+    docs = [{"name": n, "title": d.get("title") or n, "format": d["format"], "chunks": d["chunks"], "chars": len(index.texts[n]),
+             "uploaded": sources.under(d["path"], assistant.settings.upload_dir)} for n, d in index.documents.items()]
     return templates.TemplateResponse(request, "documents.html", {"docs": docs, "limit": assistant.settings.max_upload_bytes})
 
 
 @router.get("/docs/{doc:path}", response_class=HTMLResponse)
 def viewer(request: Request, doc: str, start: int | None = None, end: int | None = None, assistant: Assistant = Depends(get_assistant)):
-    document_or_404(assistant, doc)
+    entry = document_or_404(assistant, doc)
     text = assistant.index.texts[doc]
     if start is None or end is None:
         start = end = 0
@@ -40,7 +41,7 @@ def viewer(request: Request, doc: str, start: int | None = None, end: int | None
     section = next((c["section"] for c in assistant.index.chunks_of(doc) if c["start"] <= start < c["end"]), "")
     return templates.TemplateResponse(
         request, "viewer.html",
-        {"doc": doc, "section": section, "start": start, "end": end, "before": text[:start], "span": text[start:end], "after": text[end:]},
+        {"doc": doc, "title": entry.get("title") or doc, "section": section, "start": start, "end": end, "before": text[:start], "span": text[start:end], "after": text[end:]},
     )
 
 
