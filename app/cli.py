@@ -16,6 +16,7 @@ from pathlib import Path
 
 from . import __version__, backends, sources, storage
 from .answers import Answer, Finished, TextDelta
+from .backends.generators import GeneratorUnavailable
 from .assistant import Assistant, QuestionError, clean_history, clean_question
 from .prompts import PromptError
 from .documents import IngestError
@@ -52,6 +53,10 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("-k", type=int, help="how many passages to retrieve (default: 5)")
     ask.add_argument("--history", type=Path, help='JSON file with the conversation so far: [{"role": "user"|"assistant", "content": "..."}]')
 
+    chat = sub.add_parser("chat", help="a conversation in the terminal: the models load once, follow-ups keep the context")
+    chat.add_argument("--backend", help=f"answer backend (default: $CITEQA_BACKEND or local); one of {', '.join(backends.names())}")
+    chat.add_argument("-k", type=int, help="how many passages to retrieve (default: 5)")
+
     show = sub.add_parser("show", help="show a passage in its document, with context")
     show.add_argument("passage_id", help="e.g. 001_87eab1ca58c4959e.txt:20, as printed by ask")
     show.add_argument("--context", type=int, default=400, help="characters of context on each side (default: 400)")
@@ -76,6 +81,8 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--check", action="store_true", help="exit 1 if a metric fell below the baseline by more than its tolerance")
     ev.add_argument("--update-baseline", action="store_true", help="record this run as the baseline")
     ev.add_argument("--tolerance", type=float, help="how far a metric may fall (default: the baseline's own)")
+    ev.add_argument("--json", action="store_true", help="print the scores as one JSON object (the summary goes to standard error)")
+    ev.add_argument("--junit", type=Path, metavar="FILE", help="also write the results as JUnit XML, one test case per question")
     return p
 
 
@@ -93,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                              "database_url": os.environ.get(f"CITEQA_{c.name.upper()}_DATABASE_URL", "")}
         settings = Settings.from_env(**overrides)
         assistant = Assistant(settings, progress=not args.quiet)
-        return {"index": _index, "ask": _ask, "show": _show, "docs": _docs, "eval": _eval, "serve": _serve}[args.command](assistant, args)
+        return {"index": _index, "ask": _ask, "chat": _chat, "show": _show, "docs": _docs, "eval": _eval, "serve": _serve}[args.command](assistant, args)
     except (SettingsError, QuestionError, backends.UnknownBackend, collections.UnknownCollection, FileNotFoundError) as e:
         return _fail(e, BAD_INPUT)
     except (IngestError, GoldError) as e:
@@ -206,10 +213,11 @@ def _ask(assistant: Assistant, args) -> int:
     return status
 
 
-def _answer(assistant: Assistant, question: str, history: list[dict], args) -> None:
-    if args.json:
-        print(assistant.ask(question, history, k=args.k, backend=args.backend).to_json(), flush=True)
-        return
+def _answer(assistant: Assistant, question: str, history: list[dict], args) -> Answer:
+    if getattr(args, "json", False):
+        answer = assistant.ask(question, history, k=args.k, backend=args.backend)
+        print(answer.to_json(), flush=True)
+        return answer
     streamed = ""
     for event in assistant.stream(question, history, k=args.k, backend=args.backend):
         if isinstance(event, TextDelta):
@@ -218,6 +226,80 @@ def _answer(assistant: Assistant, question: str, history: list[dict], args) -> N
         elif isinstance(event, Finished):
             print()
             _print_checked(event.answer, streamed)
+            return event.answer
+    raise AssertionError("stream ended without an answer")
+
+
+CHAT_HELP = """Ask a question; a follow-up ("and who chaired it?") is read with the conversation so far.
+  /show N   the passage that [N] of the last answer cites, in its document
+  /new      start a new conversation
+  /help     this text
+  /quit     leave (or Ctrl-D); Ctrl-C stops an answer being written"""
+
+
+def _chat(assistant: Assistant, args) -> int:
+    if args.k is not None and args.k < 1:
+        raise QuestionError(f"-k {args.k}: ask for at least 1 passage")
+    name = args.backend or assistant.settings.backend
+    backends.check(name)
+    print(f"citeqa chat: loading the index and the {name} backend ...", file=sys.stderr, flush=True)
+    assistant.ensure_index()
+    assistant.embedder.encode(["warm up"])
+    generator = getattr(assistant.backend(name), "generator", None)
+    if generator is not None and hasattr(generator, "load"):
+        try:
+            generator.load()
+        except GeneratorUnavailable as e:
+            print(f"warning: {e}; answers fall back to extractive", file=sys.stderr)
+    print(f"{len(assistant.index.documents)} documents, {name} backend. /help for commands.", file=sys.stderr, flush=True)
+    prompt = "you> " if sys.stdin is not None and sys.stdin.isatty() else ""
+    history: list[dict] = []
+    last: Answer | None = None
+    while True:
+        try:
+            line = input(prompt).strip()
+        except EOFError:
+            return OK
+        except KeyboardInterrupt:
+            print()
+            return OK
+        if not line:
+            continue
+        if line.startswith("/"):
+            command, _, rest = line.partition(" ")
+            if command in ("/quit", "/exit"):
+                return OK
+            if command == "/new":
+                history, last = [], None
+                print("(a new conversation)")
+            elif command == "/show":
+                _show_citation(assistant, last, rest.strip())
+            else:
+                print(CHAT_HELP if command == "/help" else f"unknown command {command}; /help lists them")
+            continue
+        try:
+            last = _answer(assistant, line, history, args)
+        except QuestionError as e:
+            print(f"citeqa: {e}", file=sys.stderr)
+            continue
+        except KeyboardInterrupt:
+            print("\n(stopped)")
+            continue
+        history += [{"role": "user", "content": line}, {"role": "assistant", "content": last.answer}]
+
+
+def _show_citation(assistant: Assistant, answer: Answer | None, n: str, context: int = 300) -> None:
+    cited = {str(c.n): c for c in answer.citations} if answer else {}
+    if n not in cited:
+        print(f"/show N: N is one of {', '.join(cited)}" if cited else "/show N: the last answer cites nothing")
+        return
+    c = cited[n]
+    text = assistant.index.texts[c.doc]
+    before, after = max(0, c.start - context), min(len(text), c.end + context)
+    on, off = ("\033[7m", "\033[0m") if sys.stdout.isatty() else ("»»", "««")
+    print(f"[{c.n}] {c.title or c.doc} ({c.doc}, characters {c.start}-{c.end}, line {text.count(chr(10), 0, c.start) + 1})"
+          + (f" · {c.section}" if c.section else ""))
+    print(f"{'…' if before else ''}{text[before:c.start]}{on}{text[c.start:c.end]}{off}{text[c.end:after]}{'…' if after < len(text) else ''}\n")
 
 
 def _print_checked(answer: Answer, streamed: str) -> None:
@@ -233,13 +315,13 @@ def _print_checked(answer: Answer, streamed: str) -> None:
         print("\nSources:")
         for c in answer.citations:
             where = f"{c.doc}, characters {c.start}-{c.end}" + (f" · {c.section}" if c.section else "")
-            print(f"  [{c.n}] {where}  (citeqa show {c.passage_id})")
+            print(f"  [{c.n}] {c.title or c.doc}\n      {where}  (citeqa show {c.passage_id})")
             quote = visible_bidi_controls(" ".join(c.text.split()))
             print(textwrap.indent(textwrap.fill(f"“{quote}”", 96), "      "))
     elif answer.abstained and answer.passages:
         print("\nClosest passages, none of which answers it:")
         for i, p in enumerate(answer.passages[:3], start=1):
-            print(f"  {i}. {p.doc}, characters {p.start}-{p.end}" + (f" · {p.section}" if p.section else ""))
+            print(f"  {i}. {p.title or p.doc} ({p.doc}, characters {p.start}-{p.end}" + (f" · {p.section})" if p.section else ")"))
     print(flush=True)
 
 
@@ -267,14 +349,15 @@ def _show(assistant: Assistant, args) -> int:
 
 def _docs(assistant: Assistant, args) -> int:
     index = assistant.index
-    rows = [{"doc": name, **{k: d[k] for k in ("path", "format", "chunks", "sha256")}, "chars": len(index.texts[name])} for name, d in index.documents.items()]
+    rows = [{"doc": name, "title": d.get("title") or name, **{k: d[k] for k in ("path", "format", "chunks", "sha256")}, "chars": len(index.texts[name])}
+            for name, d in index.documents.items()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False))
         return OK
     width = max((len(r["doc"]) for r in rows), default=3)
-    print(f"{'document':<{width}}  format    chunks   characters  sha256")
+    print(f"{'document':<{width}}  format    chunks   characters  sha256        title")
     for r in rows:
-        print(f"{r['doc']:<{width}}  {r['format']:<8} {r['chunks']:>7} {r['chars']:>12}  {r['sha256'][:12]}")
+        print(f"{r['doc']:<{width}}  {r['format']:<8} {r['chunks']:>7} {r['chars']:>12}  {r['sha256'][:12]}  {r['title']}")
     return OK
 
 
@@ -327,23 +410,24 @@ def _eval(assistant: Assistant, args) -> int:
     }
     results = evaluate(assistant, cases, backend=backend, k=args.k, progress=not args.quiet)
     summary = report.summarise(results)
-    paths = report.write(args.out or Path("eval/reports") / f"{collection.name}-{key.replace(':', '-')}", summary, results, config)
-    m = summary["metrics"]
-    print(f"{collection.name} {key}: {len(results)} questions, {sum(r.passed for r in results)} passed")
-    for name in report.METRICS:
-        ci = m[name]["ci95"]
-        print(f"  {name:<26}{report._fmt(m[name]['value']):>7}   95% CI {report._ci(ci)}")
-    for stage, v in summary["latency_ms"].items():
-        print(f"  latency {stage:<18} p50 {v['p50']:8.1f} ms   p95 {v['p95']:8.1f} ms")
-    print(f"reports: {paths['markdown']}, {paths['html']}, {paths['json']}")
-
     baselines = json.loads(baseline_file.read_text(encoding="utf-8")) if baseline_file.is_file() else {}
+    paths = report.write(args.out or Path("eval/reports") / f"{collection.name}-{key.replace(':', '-')}", summary, results, config, baselines.get(key))
+    out = sys.stderr if args.json else sys.stdout  # with --json, stdout holds the JSON alone
+    m = summary["metrics"]
+    print(f"{collection.name} {key}: {report.headline(summary, results, baselines.get(key))}", file=out)
+    for name in report.METRICS:
+        print(f"  {name:<26}{report._fmt(m[name]['value']):>7}   95% CI {report._ci(m[name]['ci95'])}", file=out)
+    for stage, v in summary["latency_ms"].items():
+        print(f"  latency {stage:<18} p50 {v['p50']:8.1f} ms   p95 {v['p95']:8.1f} ms", file=out)
+    print(f"reports: {paths['markdown']}, {paths['html']}, {paths['json']}", file=out)
+
     if args.update_baseline:
         entry = report.baseline_entry(summary, results, config)
         entry["tolerance"] = args.tolerance if args.tolerance is not None else baselines.get(key, {}).get("tolerance", 0.02 if backend == "extractive" else 0.05)
         baselines[key] = entry
         baseline_file.write_text(json.dumps(baselines, indent=1, sort_keys=True) + "\n", encoding="utf-8")
-        print(f"baseline for {key} written to {baseline_file}")
+        print(f"baseline for {key} written to {baseline_file}", file=out)
+    problems: list[str] = []
     if args.check:
         if key not in baselines:
             return _fail(f"{baseline_file} has no baseline for {key}; record one with --update-baseline", BAD_INPUT)
@@ -353,9 +437,17 @@ def _eval(assistant: Assistant, args) -> int:
             print(f"REGRESSION against {baseline_file} [{key}]:", file=sys.stderr)
             for p in problems:
                 print(f"  {p}", file=sys.stderr)
-            return PARTIAL
-        print(f"gate passed: no metric fell below the {key} baseline by more than {tolerance}")
-    return OK
+        else:
+            print(f"gate passed: no metric fell below the {key} baseline by more than {tolerance}", file=out)
+    if args.junit:
+        args.junit.write_text(report.junit(summary, results, config, problems), encoding="utf-8")
+    if args.json:
+        print(json.dumps({
+            "collection": collection.name, "backend": backend, "subset": args.subset, "cases": len(results),
+            "passed": sum(r.passed for r in results), "metrics": {n: v["value"] for n, v in m.items()}, "latency_ms": summary["latency_ms"],
+            **report.changes(results, baselines.get(key)), "regressions": problems, "reports": {k: str(v) for k, v in paths.items()},
+        }))
+    return PARTIAL if problems else OK
 
 
 if __name__ == "__main__":

@@ -63,8 +63,10 @@ def test_a_question_piped_in_without_a_dash_is_answered(seed_index_dir):
 def test_readable_answer_shows_numbered_sources(seed_index_dir):
     r = run("ask", "What did FED propose?", index_dir=seed_index_dir)
     assert r.returncode == 0, r.stderr
-    assert "Sources:" in r.stdout and f"[1] {FED}, characters " in r.stdout
-    assert "citeqa show 001_87eab1ca58c4959e.txt:" in r.stdout
+    sources = r.stdout.split("Sources:\n", 1)[1].splitlines()
+    title = (SEEDS / FED).read_text(encoding="utf-8").split()[:3]  # the document's first line is its title
+    assert sources[0].startswith("  [1] ") and sources[0].split()[1:4] == title
+    assert sources[1].strip().startswith(f"{FED}, characters ") and f"(citeqa show {FED}:" in sources[1]
 
 
 def test_show_and_docs(seed_index_dir):
@@ -134,3 +136,17 @@ def test_history_file_makes_a_follow_up_understood(seed_index_dir, tmp_path):
     history.write_text("{not json")
     r = run("ask", "Where?", "--history", str(history), index_dir=seed_index_dir)
     assert r.returncode == 2 and "not valid JSON" in r.stderr
+
+
+@pytest.mark.parametrize("backend", ["extractive", "local"])
+def test_chat_answers_questions_and_a_follow_up_in_one_process(seed_index_dir, backend):
+    session = "What is eWTP?\nWhere did it launch its first hub?\n/show 1\n/new\nWhat did FED propose?\n/show 9\n/quit\nnever read\n"
+    r = run("chat", index_dir=seed_index_dir, stdin=session, backend=backend)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("loading the index") == 1  # the models load once for the whole conversation
+    first, follow_up, rest = r.stdout.split("Sources:", 2)[0], *r.stdout.split("Sources:", 2)[1:]
+    assert "Electronic World Trade Platform" in first or "eWTP" in first
+    assert "Malaysia" in follow_up  # "it" is eWTP: the conversation carried
+    assert "»»" in rest and "««" in rest  # /show 1: the cited span, marked in its document
+    assert "(a new conversation)" in rest and "Access to financing" in rest
+    assert "/show N: N is one of" in rest and "never read" not in r.stdout
