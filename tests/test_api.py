@@ -110,6 +110,22 @@ def test_an_uploaded_document_is_searchable_at_once(server):
     assert httpx.post(f"{server}/api/documents", files={"file": ("valdora.md", b"again", "text/markdown")}).status_code == 409
 
 
+def test_an_upload_can_be_deleted_and_a_source_document_cannot(server):
+    text = b"# Lantern notes\n\nThe Lantern Compact caps parcel fees at nine cents.\n"
+    assert httpx.post(f"{server}/api/documents", files={"file": ("lantern.md", text, "text/markdown")}, timeout=120).status_code == 201
+    listed = {d["doc"]: d for d in httpx.get(f"{server}/api/documents").json()}
+    assert listed["lantern.md"]["uploaded"] and listed["lantern.md"]["title"] == "Lantern notes" and not listed[FED]["uploaded"]
+    r = httpx.delete(f"{server}/api/documents/lantern.md", timeout=120)
+    assert r.status_code == 200 and r.json() == {"doc": "lantern.md", "removed": True}
+    assert "lantern.md" not in [d["doc"] for d in httpx.get(f"{server}/api/documents").json()]
+    answer = httpx.post(f"{server}/api/ask", json={"question": "What does the Lantern Compact cap?"}, timeout=60).json()
+    assert answer["abstained"] and not any(c["doc"] == "lantern.md" for c in answer["citations"])
+    r = httpx.delete(f"{server}/api/documents/{FED}")
+    assert r.status_code == 409 and "not an upload" in r.json()["error"] and "--remove" in r.json()["error"]
+    assert httpx.delete(f"{server}/api/documents/nonesuch.txt").status_code == 404
+    assert FED in [d["doc"] for d in httpx.get(f"{server}/api/documents").json()]
+
+
 def test_openai_client_talks_to_the_server(server):
     from openai import OpenAI
 
@@ -117,7 +133,10 @@ def test_openai_client_talks_to_the_server(server):
     assert "citeqa-extractive" in [m.id for m in client.models.list().data]
     reply = client.chat.completions.create(model="citeqa-extractive", messages=[{"role": "user", "content": "What did FED propose?"}])
     content = reply.choices[0].message.content
-    assert "Access to financing" in content and "Sources:\n[1] " + FED in content
+    assert "Access to financing" in content and "Sources:\n[1] [" in content and f") — {FED}, characters " in content
+    link = content.split("Sources:\n[1] [", 1)[1].split("](", 1)[1].split(")", 1)[0]
+    assert link.startswith(f"{server}/docs/{FED}?start=") and httpx.get(link).status_code == 200  # a link to the passage in its document
+    assert reply.usage.completion_tokens > 10 and reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
     citations = reply.model_extra["citations"]
     assert citations[0]["doc"] == FED and citations[0]["n"] == 1
     stream = client.chat.completions.create(
@@ -142,6 +161,27 @@ def test_openai_client_talks_to_the_server(server):
         client.chat.completions.create(model="citeqa-extractive", messages=[{"role": "user", "content": [{"type": "image_url", "image_url": {"url": "data:,"}}]}])
     assert "only text content parts" in e.value.message
     assert "citeqa-openai" not in [m.id for m in client.models.list().data]  # no server configured: it cannot answer
+
+
+def test_openai_client_limits_usage_and_system_messages(server):
+    from openai import OpenAI
+
+    client = OpenAI(base_url=f"{server}/v1", api_key="unused")
+    ask = [{"role": "user", "content": "What did FED propose?"}]
+    full = client.chat.completions.create(model="citeqa-extractive", messages=ask).choices[0].message.content
+    short = client.chat.completions.create(model="citeqa-extractive", messages=ask, max_tokens=8)
+    assert short.choices[0].finish_reason == "length" and short.usage.completion_tokens <= 8 and full.startswith(short.choices[0].message.content)
+    assert 0 < len(short.choices[0].message.content) < len(full)
+    cut = client.chat.completions.create(model="citeqa-extractive", messages=ask, stop=["Sources:"])
+    assert cut.choices[0].message.content == full.split("Sources:")[0] and cut.choices[0].finish_reason == "stop"
+    chunks = list(client.chat.completions.create(model="citeqa-extractive", messages=ask, stream=True, max_completion_tokens=8,
+                                                 stream_options={"include_usage": True}))
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert streamed == short.choices[0].message.content  # a stop split across pieces or a limit: the same as not streaming
+    assert [c.choices[0].finish_reason for c in chunks if c.choices][-1] == "length"
+    assert chunks[-1].choices == [] and chunks[-1].usage.completion_tokens == short.usage.completion_tokens
+    styled = client.chat.completions.create(model="citeqa-extractive", messages=[{"role": "system", "content": "Answer in French."}, *ask])
+    assert styled.choices[0].message.content == full and "style instructions were not applied" in " ".join(styled.model_extra["warnings"])
 
 
 def test_pages_are_escaped_and_locked_down(server):

@@ -90,6 +90,7 @@ class LocalLlama:
         self.threads = threads
         self._llm = None
         self._lock = threading.Lock()  # one generation at a time: two would thrash two cores
+        self.generated = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LocalLlama":
@@ -166,4 +167,5 @@ class LocalLlama:
             for chunk in stream:
                 text = chunk["choices"][0]["delta"].get("content")
                 if text:
+                    self.generated += 1  # pieces written, for /api/health: a client that left stops this loop
                     yield text

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 
 from ... import backends
 from ...assistant import Assistant
@@ -12,7 +12,7 @@ router = APIRouter(prefix="/api", tags=["health"])
 
 
 @router.get("/health", summary="Readiness of the index and the backends")
-def health(assistant: Assistant = Depends(get_assistant)) -> dict:
+def health(request: Request, assistant: Assistant = Depends(get_assistant)) -> dict:
     index = assistant.index
     loaded = assistant.loaded_generators()
     states = {
@@ -24,4 +24,6 @@ def health(assistant: Assistant = Depends(get_assistant)) -> dict:
         "index": {"documents": len(index.documents), "chunks": len(index.chunks), "built": index.manifest.get("created")},
         "default_backend": assistant.settings.backend,
         "backends": states,
+        # LLM answers being written or waiting, and the pieces of text LLMs have written since start.
+        "generations": {"in_progress": request.app.state.queue.admitted, "pieces_written": assistant.pieces_written()},
     }
