@@ -115,6 +115,12 @@ class Assistant:
                 print(f"warning: {e}; rebuilding", file=self.log)
                 manifest, rebuild = None, True
             wanted = sources.collection(s, manifest, add, remove)
+            if manifest is None and not any(p.exists() for p in wanted):
+                # A new index with nothing to read: say where we looked and what to do, and create nothing.
+                raise FileNotFoundError(
+                    f"no collection here: no index in {self.store.describe()} and no {', '.join(map(str, wanted)) or 'documents'} to build one from; "
+                    "index your documents first (citeqa index PATH), or point --index-dir (CITEQA_INDEX_DIR) at an existing index"
+                )
             if not rebuild and manifest is not None and is_current(manifest, wanted, s, self.embedder):
                 return None
             what = "building" if manifest is None else "updating"

@@ -150,3 +150,10 @@ def test_chat_answers_questions_and_a_follow_up_in_one_process(seed_index_dir, b
     assert "»»" in rest and "««" in rest  # /show 1: the cited span, marked in its document
     assert "(a new conversation)" in rest and "Access to financing" in rest
     assert "/show N: N is one of" in rest and "never read" not in r.stdout
+
+
+def test_outside_a_checkout_it_says_what_to_do_and_creates_nothing(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")} | {"HF_HUB_OFFLINE": "1"}
+    r = subprocess.run([CITEQA, "ask", "What is eWTP?", "--backend", "extractive"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "no collection here" in r.stderr and "citeqa index PATH" in r.stderr and "--index-dir" in r.stderr
+    assert list(tmp_path.iterdir()) == []  # no empty index/ left behind
