@@ -32,13 +32,15 @@ class Document:
     format: str
     text: str
     sha256: str  # of the file's bytes, so any change to the source is seen
+    title: str = ""  # what people call it (title())
 
 
 TITLE_CHARS = 80
 
 
 def title(text: str) -> str:
-    """What people call a document: its first heading (an HTML <title> becomes one), else its first line, shortened."""
+    """What people call a document: its first heading (an HTML <title> becomes one), else its first line, shortened.
+    A PDF's own title (its metadata) comes first."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     if not lines:
         return ""
@@ -90,7 +92,8 @@ def load(path: Path, name: str | None = None) -> Document:
     text = {"text": _decode, "markdown": _decode, "html": _html_text, "pdf": _pdf_text}[fmt](path, data)
     if not text.strip():
         raise IngestError(path, "no text could be extracted from the file")
-    return Document(name=name or path.name, path=str(path), format=fmt, text=text, sha256=hashlib.sha256(data).hexdigest())
+    found = (_pdf_title(data) if fmt == "pdf" else "") or title(text)
+    return Document(name=name or path.name, path=str(path), format=fmt, text=text, sha256=hashlib.sha256(data).hexdigest(), title=found)
 
 
 def _decode(path: Path, data: bytes) -> str:
@@ -154,6 +157,19 @@ def _html_text(path: Path, data: bytes) -> str:
             text.append(line)
         blank = not line
     return "\n".join(text).strip() + "\n"
+
+
+def _pdf_title(data: bytes) -> str:
+    from pypdf import PdfReader
+
+    try:
+        found = (PdfReader(io.BytesIO(data)).metadata or {}).get("/Title") or ""
+    except Exception:  # a title is a nicety: a PDF whose metadata cannot be read is still read for its text
+        return ""
+    found = " ".join(str(found).split())
+    if found.lower() in ("untitled", "untitled document"):  # what PDF writers put when nobody set one
+        return ""
+    return found if len(found) <= TITLE_CHARS else found[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"
 
 
 def _pdf_text(path: Path, data: bytes) -> str:

@@ -211,7 +211,7 @@ def _gather(parts: list[np.ndarray], embedded: np.ndarray) -> np.ndarray:
 
 def _entry(doc: Document, size: int, mtime_ns: int, n_chunks: int) -> dict:
     return {"path": doc.path, "format": doc.format, "sha256": doc.sha256, "size": size, "mtime_ns": mtime_ns, "chunks": n_chunks,
-            "title": title(doc.text)}
+            "title": doc.title}
 
 
 def _parts(index: Index, name: str, **update) -> tuple[dict, list[dict], np.ndarray, np.ndarray, str]:

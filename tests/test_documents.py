@@ -7,11 +7,13 @@ from app.documents import IngestError, discover, load
 from app.settings import Settings
 
 
-def make_pdf(path: Path, pages: list[str]) -> None:
+def make_pdf(path: Path, pages: list[str], title: str = "") -> None:
     from reportlab.lib.pagesizes import A4
     from reportlab.pdfgen import canvas
 
     c = canvas.Canvas(str(path), pagesize=A4)
+    if title:
+        c.setTitle(title)
     for n, page in enumerate(pages, start=1):
         y = 800
         for line in page.split("\n"):
@@ -35,6 +37,23 @@ def test_html_is_parsed_to_text_with_headings_and_without_scripts(tmp_path):
     assert "## Digital customs" in doc.text
     assert "The Lunar customs union adopted e-invoicing in 2030." in doc.text
     assert "- first point" in doc.text
+
+
+@pytest.mark.parametrize("name, content, expected", [
+    ("notes.md", "Intro line\n\n# Customs in 2030\n\nText.", "Customs in 2030"),
+    ("page.html", "<html><head><title>Trade notes</title></head><body><h1>Other</h1><p>x</p></body></html>", "Trade notes"),
+    ("plain.txt", "The ASEAN e-commerce agreement kicks off the process. Member State governments must continue to seize it.\n",
+     "The ASEAN e-commerce agreement kicks off the process. Member State governments…"),
+])
+def test_a_document_is_named_by_its_heading_html_title_or_first_line(tmp_path, name, content, expected):
+    (tmp_path / name).write_text(content, encoding="utf-8")
+    assert load(tmp_path / name).title == expected
+
+
+def test_a_pdf_is_named_by_its_metadata_title_else_its_first_line(tmp_path):
+    make_pdf(tmp_path / "a.pdf", ["Digital trade report\nSecond line."], title="Cross-border parcels, 2031")
+    make_pdf(tmp_path / "b.pdf", ["Digital trade report\nSecond line."])
+    assert load(tmp_path / "a.pdf").title == "Cross-border parcels, 2031" and load(tmp_path / "b.pdf").title == "Digital trade report"
 
 
 def test_pdf_text_is_extracted(tmp_path):
