@@ -187,6 +187,7 @@ def _ask(assistant: Assistant, args) -> int:
         clean_question(args.question)  # refuse bad input before loading anything
     history = _load_history(args.history)
     assistant.ensure_index()
+    _load_generator(assistant, args.backend or assistant.settings.backend, quiet=args.quiet)
     if args.question != "-":
         _answer(assistant, args.question, history, args)
         return OK
@@ -211,6 +212,19 @@ def _ask(assistant: Assistant, args) -> int:
     if piped and not asked:
         raise QuestionError('no question on standard input; e.g. citeqa ask "What did FED propose?"')
     return status
+
+
+def _load_generator(assistant: Assistant, name: str, quiet: bool) -> None:
+    """Load an LLM backend's model now, with a status line, rather than silently inside the first answer."""
+    try:
+        generator = getattr(assistant.backend(name), "generator", None)
+        if generator is None or not hasattr(generator, "load") or getattr(generator, "_llm", None) is not None:
+            return
+        if not quiet:
+            print(f"loading the {name} model ...", file=sys.stderr, flush=True)
+        generator.load()
+    except GeneratorUnavailable:
+        pass  # the answer falls back to extractive and says why
 
 
 def _answer(assistant: Assistant, question: str, history: list[dict], args) -> Answer:
@@ -245,12 +259,7 @@ def _chat(assistant: Assistant, args) -> int:
     print(f"citeqa chat: loading the index and the {name} backend ...", file=sys.stderr, flush=True)
     assistant.ensure_index()
     assistant.embedder.encode(["warm up"])
-    generator = getattr(assistant.backend(name), "generator", None)
-    if generator is not None and hasattr(generator, "load"):
-        try:
-            generator.load()
-        except GeneratorUnavailable as e:
-            print(f"warning: {e}; answers fall back to extractive", file=sys.stderr)
+    _load_generator(assistant, name, quiet=True)
     print(f"{len(assistant.index.documents)} documents, {name} backend. /help for commands.", file=sys.stderr, flush=True)
     prompt = "you> " if sys.stdin is not None and sys.stdin.isatty() else ""
     history: list[dict] = []

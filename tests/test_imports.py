@@ -25,7 +25,7 @@ def run(args, index_dir, tmp_path):
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "CITEQA_SOURCES": str(SEEDS), "CITEQA_UPLOAD_DIR": str(tmp_path / "uploads")}
     proc = subprocess.run([sys.executable, "-c", PROBE, "--index-dir", str(index_dir), *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
-    return json.loads(proc.stderr.strip().splitlines()[-1])
+    return json.loads(proc.stderr.strip().splitlines()[-1]) | {"stderr": proc.stderr}
 
 
 @pytest.mark.parametrize("args", [
@@ -37,9 +37,10 @@ def run(args, index_dir, tmp_path):
 ])
 def test_commands_that_need_no_model_runtime_import_none(args, seed_index_dir, tmp_path):
     result = run(args, seed_index_dir, tmp_path)
-    assert result == {"status": 0, "loaded": []}
+    assert (result["status"], result["loaded"]) == (0, [])
 
 
 def test_an_llm_answer_loads_llama_cpp_but_not_torch(seed_index_dir, tmp_path):
     result = run(["ask", "--backend", "local", "What did FED propose?"], seed_index_dir, tmp_path)
     assert result["status"] == 0 and result["loaded"] == ["llama_cpp"]
+    assert "loading the local model" in result["stderr"]  # a status line while it loads
