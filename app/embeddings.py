@@ -48,6 +48,9 @@ def native_bfloat16() -> bool:
     return any(getattr(torch.cpu, name, lambda: False)() for name in probes)
 
 
+BULK_TEXTS = 2000
+
+
 class Embedder:
     """Encodes texts to L2-normalised float32 vectors, so inner product is cosine similarity.
 
@@ -84,6 +87,13 @@ class Embedder:
         if self.precision == "auto":
             return "bfloat16" if native_bfloat16() else "float32"
         return self.precision
+
+    def is_bulk(self, n_texts: int) -> bool:
+        """Whether `encode` takes n texts the bulk way (`precision`); fewer go through onnxruntime like a question.
+
+        With "auto", a build of a few documents (an upload) is not worth importing torch for (4 s and
+        300 MB in a server)."""
+        return n_texts >= (BULK_TEXTS if self.precision == "auto" else self.batch_size * 2 + 1)
 
     def load(self, bulk: bool = False) -> None:
         """Load the model that `encode` will use for small (or, with bulk, large) inputs now rather than on the first text."""
@@ -128,7 +138,7 @@ class Embedder:
         # of one thread running torch on two (bench/embedding.py), as small matrices parallelise poorly.
         return ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="embedder-bulk")
 
-    def encode(self, texts: list[str], progress: bool = False) -> np.ndarray:
+    def encode(self, texts: list[str], progress: bool = False, bulk: bool | None = None) -> np.ndarray:
         """Vectors for `texts`, computed a few batches at a time off the calling thread.
 
         Each step is its own task, so a question's embedding waits for one step of a large build,
@@ -137,7 +147,7 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         step = self.batch_size * 2
-        bulk = len(texts) > step
+        bulk = self.is_bulk(len(texts)) if bulk is None else bulk
         pool, workers = self._worker, 1
         if bulk:
             self.load(bulk=True)  # the precision is decided once, before the first step

@@ -104,7 +104,7 @@ def build(
     distinct = {text: i for i, text in enumerate(dict.fromkeys(texts + sentences))}
     if fresh:
         t = time.perf_counter()
-        embedder.load(bulk=True)
+        embedder.load(bulk=embedder.is_bulk(len(distinct)))
         report.stages["load_model"] = time.perf_counter() - t
     if progress and len(distinct) >= LARGE_BUILD:
         _warn_large(embedder, list(distinct), len(fresh))
@@ -187,9 +187,9 @@ def _warn_large(embedder: Embedder, texts: list[str], n_files: int) -> None:
     import random
 
     warm, sample = (random.Random(seed).sample(texts, 8 * embedder.batch_size) for seed in (0, 1))
-    embedder.encode(warm)  # the first steps pay for per-thread set-up
+    embedder.encode(warm, bulk=True)  # the first steps pay for per-thread set-up
     t = time.perf_counter()
-    embedder.encode(sample)
+    embedder.encode(sample, bulk=True)
     rate = len(sample) / max(time.perf_counter() - t, 1e-6)
     hours = len(texts) / rate / 3600
     took = f"{hours * 60:.0f} min" if hours < 1 else f"{hours:.1f} h"

@@ -44,3 +44,11 @@ def test_an_llm_answer_loads_llama_cpp_but_not_torch(seed_index_dir, tmp_path):
     result = run(["ask", "--backend", "local", "What did FED propose?"], seed_index_dir, tmp_path)
     assert result["status"] == 0 and result["loaded"] == ["llama_cpp"]
     assert "loading the local model" in result["stderr"]  # a status line while it loads
+
+
+def test_indexing_a_few_documents_needs_no_torch_either(tmp_path):
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "note.md").write_text("# Port notes\n\nThe Port of Valdora opened a drone cargo terminal in 2031.\n", encoding="utf-8")
+    result = run(["index", str(docs)], tmp_path / "index", tmp_path)
+    assert (result["status"], result["loaded"]) == (0, [])  # a build this small embeds through onnxruntime
