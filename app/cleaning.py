@@ -80,7 +80,8 @@ def _drop_page_furniture(lines: list[Line]) -> list[Line]:
     glued = set()
     for i, line in enumerate(lines):
         t = _text(line)
-        m = GLUED_FOOTER.search(t)
+        # A footer ends the line: search its tail only (on a line of 600k digits `\d+` backtracked quadratically).
+        m = GLUED_FOOTER.search(t, max(0, len(t) - 64))
         if m and m.start() > 0 and not t[: m.start()].endswith(" "):
             text, start = line[0]
             lines[i] = [(text[: m.start()], start)]

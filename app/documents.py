@@ -13,6 +13,8 @@ import io
 from dataclasses import dataclass
 from pathlib import Path
 
+from .safety import without_bidi_controls
+
 SUPPORTED = {".txt": "text", ".md": "markdown", ".markdown": "markdown", ".html": "html", ".htm": "html", ".pdf": "pdf"}
 
 
@@ -45,7 +47,8 @@ def title(text: str) -> str:
     if not lines:
         return ""
     heading = next((line.lstrip("#").strip() for line in lines[:40] if re.match(r"#{1,6}\s", line)), None)
-    found = " ".join((heading or lines[0]).split())
+    # A title is for display and refers to no offsets: bidi controls in it could only disguise it.
+    found = " ".join(without_bidi_controls(heading or lines[0]).split())
     if len(found) <= TITLE_CHARS:
         return found
     cut = found[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:.–- ")
@@ -166,7 +169,7 @@ def _pdf_title(data: bytes) -> str:
         found = (PdfReader(io.BytesIO(data)).metadata or {}).get("/Title") or ""
     except Exception:  # a title is a nicety: a PDF whose metadata cannot be read is still read for its text
         return ""
-    found = " ".join(str(found).split())
+    found = " ".join(without_bidi_controls(str(found)).split())
     if found.lower() in ("untitled", "untitled document"):  # what PDF writers put when nobody set one
         return ""
     return found if len(found) <= TITLE_CHARS else found[:TITLE_CHARS].rsplit(" ", 1)[0] + "…"

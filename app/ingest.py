@@ -186,7 +186,7 @@ def _warn_large(embedder: Embedder, texts: list[str], n_files: int) -> None:
     """Before a build that will take long: how long, from the rate measured on a random sample of its texts."""
     import random
 
-    warm, sample = (random.Random(seed).sample(texts, 8 * embedder.batch_size) for seed in (0, 1))
+    warm, sample = (random.Random(seed).sample(texts, min(len(texts), 8 * embedder.batch_size)) for seed in (0, 1))
     embedder.encode(warm, bulk=True)  # the first steps pay for per-thread set-up
     t = time.perf_counter()
     embedder.encode(sample, bulk=True)

@@ -327,7 +327,8 @@ def test_a_line_without_whitespace_is_split_and_a_large_build_warns(tmp_path, mo
 
     docs = tmp_path / "docs"
     docs.mkdir()
-    (docs / "blob.txt").write_text("The Tern Accord sets a tariff of 4 percent.\n\n" + "x" * 600_000 + "\n", encoding="utf-8")
+    blob = "".join(f"{i:06d}" for i in range(100_000))  # 600,000 characters, no whitespace, no two pieces alike
+    (docs / "blob.txt").write_text("The Tern Accord sets a tariff of 4 percent.\n\n" + blob + "\n", encoding="utf-8")
     monkeypatch.setattr(ingest, "LARGE_BUILD", 300)
     monkeypatch.setenv("CITEQA_SOURCES", str(docs))
     assert cli.main(["--index-dir", str(tmp_path / "index"), "index"]) == 0
@@ -336,7 +337,7 @@ def test_a_line_without_whitespace_is_split_and_a_large_build_warns(tmp_path, mo
     index = open_current(tmp_path / "index")
     assert max(s[1] - s[0] for c in index.chunks for s in c["sentences"]) <= 2000
     monkeypatch.setenv("CITEQA_BACKEND", "extractive")
-    assert cli.main(["--quiet", "--index-dir", str(tmp_path / "index"), "ask", "xxxxxxxxxxxxxxxxxxxxxxxx", "--json"]) == 0
+    assert cli.main(["--quiet", "--index-dir", str(tmp_path / "index"), "ask", "000001000002000003000004", "--json"]) == 0
     answer = json.loads(capsys.readouterr().out)
     assert len(answer["answer"]) < 10_000
 
@@ -369,6 +370,7 @@ def test_a_bidi_override_from_a_document_never_reaches_an_answer(tmp_path):
     assert text[c["start"] : c["end"]] == c["text"]  # the evidence stays exact
     shown = run("ask", "Which file does the Tern Accord name as its annex?", index_dir=tmp_path / "index", sources=docs).stdout
     assert "\u202e" not in shown and "<U+202E>" in shown
+    assert "\u202e" not in json.loads(run("docs", "--json", index_dir=tmp_path / "index", sources=docs).stdout)[0]["title"]
 
 
 # 12. Tokens and sessions -----------------------------------------------------------------------
