@@ -82,3 +82,26 @@ def test_gate_passes_on_the_baseline_and_fails_with_a_broken_retriever(seed_inde
 def test_check_without_a_baseline_says_how_to_make_one(seed_index_dir, tmp_path):
     r = run("eval", "--backend", "extractive", "--subset", "ci", "--check", "--baseline", str(tmp_path / "none.json"), "--out", str(tmp_path / "r"), index_dir=seed_index_dir)
     assert r.returncode == 2 and "--update-baseline" in r.stderr
+
+
+def test_eval_with_your_own_gold_file_works_from_any_folder(tmp_path, small_collection):
+    import os
+    import subprocess
+
+    from test_cli import CITEQA
+
+    gold_file = tmp_path / "my-gold.jsonl"
+    gold_file.write_text("\n".join(json.dumps(case) for case in [
+        {"id": "chair", "question": "Who chaired the meetings?", "answer": "Ambassador Kazuyuki Yamazaki of Japan.", "facts": [["Yamazaki"]],
+         "evidence": [{"doc": "000_69525f96bd29f103.txt", "quote": "Ambassador Kazuyuki Yamazaki of Japan, who chaired the meetings"}], "tags": ["mine"]},
+        {"id": "fifa", "question": "Who won the 2018 FIFA World Cup?", "answer": "", "facts": [], "evidence": [], "answerable": False, "tags": ["mine"]},
+    ]) + "\n")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CITEQA_")} | {"HF_HUB_OFFLINE": "1", "CITEQA_SOURCES": str(small_collection)}
+    args = [CITEQA, "--quiet", "--index-dir", str(tmp_path / "my.index"), "eval", "--gold", str(gold_file), "--backend", "extractive",
+            "--out", "report", "--json"]
+    r = subprocess.run(args, cwd=elsewhere, env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    scores = json.loads(r.stdout)
+    assert (scores["cases"], scores["passed"]) == (2, 2) and (elsewhere / "report" / "report.html").is_file()
