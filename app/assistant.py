@@ -172,6 +172,17 @@ class Assistant:
             view.backends[name] = backend
         return view.backends[name]
 
+    def load_generator(self, name: str, announce=None):
+        """The LLM generator of backend `name`, its model loaded (None for a backend without one);
+        `announce` is called first when there is a model to load."""
+        generator = getattr(self.backend(name), "generator", None)
+        if generator is None or not hasattr(generator, "load"):
+            return None
+        if announce and getattr(generator, "_llm", None) is None:
+            announce()
+        generator.load()
+        return generator
+
     def loaded_generators(self) -> list[str]:
         """The LLM backends whose generator has been created (and, for `local`, whose model is loaded)."""
         return [name for name, g in self._generators.items() if getattr(g, "_llm", True) is not None]

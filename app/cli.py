@@ -216,13 +216,9 @@ def _ask(assistant: Assistant, args) -> int:
 
 def _load_generator(assistant: Assistant, name: str, quiet: bool) -> None:
     """Load an LLM backend's model now, with a status line, rather than silently inside the first answer."""
+    announce = None if quiet else (lambda: print(f"loading the {name} model ...", file=sys.stderr, flush=True))
     try:
-        generator = getattr(assistant.backend(name), "generator", None)
-        if generator is None or not hasattr(generator, "load") or getattr(generator, "_llm", None) is not None:
-            return
-        if not quiet:
-            print(f"loading the {name} model ...", file=sys.stderr, flush=True)
-        generator.load()
+        assistant.load_generator(name, announce)
     except GeneratorUnavailable:
         pass  # the answer falls back to extractive and says why
 
@@ -304,11 +300,16 @@ def _show_citation(assistant: Assistant, answer: Answer | None, n: str, context:
         return
     c = cited[n]
     text = assistant.index.texts[c.doc]
-    before, after = max(0, c.start - context), min(len(text), c.end + context)
-    on, off = ("\033[7m", "\033[0m") if sys.stdout.isatty() else ("»»", "««")
     print(f"[{c.n}] {c.title or c.doc} ({c.doc}, characters {c.start}-{c.end}, line {text.count(chr(10), 0, c.start) + 1})"
           + (f" · {c.section}" if c.section else ""))
-    print(f"{'…' if before else ''}{text[before:c.start]}{on}{text[c.start:c.end]}{off}{text[c.end:after]}{'…' if after < len(text) else ''}\n")
+    print(_in_context(text, c.start, c.end, context) + "\n")
+
+
+def _in_context(text: str, start: int, end: int, context: int) -> str:
+    """text[start:end] marked (reverse video on a terminal, »» «« otherwise), with `context` characters each side."""
+    before, after = max(0, start - context), min(len(text), end + context)
+    on, off = ("\033[7m", "\033[0m") if sys.stdout.isatty() else ("»»", "««")
+    return f"{'…' if before else ''}{text[before:start]}{on}{text[start:end]}{off}{text[end:after]}{'…' if after < len(text) else ''}"
 
 
 def _print_checked(answer: Answer, streamed: str) -> None:
@@ -351,8 +352,7 @@ def _show(assistant: Assistant, args) -> int:
     if c["section"]:
         print(f"section: {c['section']}")
     print()
-    on, off = ("\033[7m", "\033[0m") if sys.stdout.isatty() else ("»»", "««")
-    print(f"{'…' if before_start else ''}{text[before_start:c['start']]}{on}{c['text']}{off}{text[c['end']:after_end]}{'…' if after_end < len(text) else ''}")
+    print(_in_context(text, c["start"], c["end"], max(args.context, 0)))
     return OK
 
 

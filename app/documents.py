@@ -43,7 +43,7 @@ TITLE_CHARS = 80
 def title(text: str) -> str:
     """What people call a document: its first heading (an HTML <title> becomes one), else its first line, shortened.
     A PDF's own title (its metadata) comes first."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in text[:20_000].splitlines() if line.strip()]  # a title is near the start
     if not lines:
         return ""
     heading = next((line.lstrip("#").strip() for line in lines[:40] if re.match(r"#{1,6}\s", line)), None)

@@ -219,7 +219,9 @@ def _parts(index: Index, name: str, **update) -> tuple[dict, list[dict], np.ndar
     rows = index.doc_rows(name)
     chunks_ = [dict(index.chunks[i]) for i in rows]
     sentence_rows = [r for c in chunks_ for r in range(c["s0"], c["s0"] + len(c["sentences"]))]
-    entry = {"title": title(index.texts[name]), **index.documents[name], **update}
+    entry = {**index.documents[name], **update}
+    if "title" not in entry:  # built before titles were kept
+        entry["title"] = title(index.texts[name])
     return entry, chunks_, index.vectors[rows], index.sentence_vectors[sentence_rows], index.texts[name]
 
 

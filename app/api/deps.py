@@ -43,14 +43,12 @@ def _warm_generator(assistant: Assistant, report: bool) -> None:
     started = time.perf_counter()
     assistant.warming = assistant.settings.backend
     try:
-        backend = assistant.backend()
-        generator = getattr(backend, "generator", None)
-        if generator is None or not hasattr(generator, "load"):
+        name = assistant.settings.backend
+        announce = (lambda: print(f"loading the {name} model; questions to it wait until it is ready", file=sys.stderr, flush=True)) if report else None
+        generator = assistant.load_generator(name, announce)
+        if generator is None:
             return
-        if report:
-            print(f"loading the {assistant.settings.backend} model; questions to it wait until it is ready", file=sys.stderr, flush=True)
-        generator.load()
-        messages = [{"role": "system", "content": backend.system}, {"role": "user", "content": "Ready?"}]
+        messages = [{"role": "system", "content": assistant.backend(name).system}, {"role": "user", "content": "Ready?"}]
         for _ in generator.execute(messages, Options(max_tokens=1)):
             pass
         if report:

@@ -117,10 +117,13 @@ async def delete_document(doc: str, assistant: Assistant = Depends(get_assistant
         path.unlink(missing_ok=True)
         # Questions are answered from the current build until the one without it is published.
         await run_in_threadpool(reindex, assistant)
-    except (IndexLockedError, StoreUnavailable, OSError) as e:
+    except BaseException as e:
         if kept is not None:
             path.write_bytes(kept)  # as it was: the document stays, in the files and in the index
-        status = 507 if isinstance(e, OSError) and e.errno in (errno.ENOSPC, errno.EDQUOT) else 503
-        detail = describe_os_error(e) if isinstance(e, OSError) and not isinstance(e, (IndexLockedError, StoreUnavailable)) else str(e)
-        raise HTTPException(status_code=status, detail=f"{doc} was not removed: {detail}", headers={"Retry-After": "30"}) from None
+        if isinstance(e, (IndexLockedError, StoreUnavailable)):
+            raise HTTPException(status_code=503, detail=f"{doc} was not removed: {e}", headers={"Retry-After": "30"}) from None
+        if isinstance(e, OSError):
+            full = e.errno in (errno.ENOSPC, errno.EDQUOT)
+            raise HTTPException(status_code=507 if full else 503, detail=f"{doc} was not removed: {describe_os_error(e)}", headers={"Retry-After": "30"}) from None
+        raise
     return {"doc": doc, "removed": doc not in assistant.index.documents}
