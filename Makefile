@@ -40,18 +40,18 @@ test: install browser
 # root, it serves as its own user, who must reach its folder): the same baselines.
 gate-postgres: install
 	@dir=$$(mktemp -d /tmp/citeqa-gate-XXXXXX); \
-	$(BIN)/python scripts/db.py start $$dir >/dev/null && \
-	HF_HUB_OFFLINE=1 CITEQA_DATABASE_URL="$$($(BIN)/python scripts/db.py url $$dir seeds)" \
-	  CITEQA_QUAC_DATABASE_URL="$$($(BIN)/python scripts/db.py url $$dir quac)" sh -c '\
+	$(BIN)/citeqa db start --dir $$dir >/dev/null 2>&1 && \
+	HF_HUB_OFFLINE=1 CITEQA_DATABASE_URL="$$($(BIN)/citeqa db url seeds --dir $$dir)" \
+	  CITEQA_QUAC_DATABASE_URL="$$($(BIN)/citeqa db url quac --dir $$dir)" sh -c '\
 	  for c in seeds quac; do $(BIN)/citeqa --quiet eval --collection $$c --backend extractive --check --out eval/reports/$$c-extractive-postgres || exit 1; done'; \
-	status=$$?; $(BIN)/python scripts/db.py stop $$dir >/dev/null; rm -rf $$dir; exit $$status
+	status=$$?; $(BIN)/citeqa db stop --dir $$dir 2>/dev/null; rm -rf $$dir; exit $$status
 
 # A PostgreSQL with pgvector on this machine, for CITEQA_DATABASE_URL (prints the URL to export).
 db: install
-	@$(BIN)/python scripts/db.py start
+	@$(BIN)/citeqa db start
 
 db-stop:
-	@$(BIN)/python scripts/db.py stop
+	@$(BIN)/citeqa db stop
 
 # The larger local model (1.07 GB): then CITEQA_LLM_MODEL=qwen2.5-1.5b
 model-1.5b: install

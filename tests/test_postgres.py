@@ -68,6 +68,30 @@ def test_postgres_ranks_as_the_embedded_store(database, tmp_path, assistant, emb
     assert same >= 0.97 * len(cases), f"{same} of {len(cases)} rankings identical"
     term = "ewtp"
     assert abs(pg.index.idf(term) - assistant.index.idf(term)) < 1e-6 and pg.index.knows(term) and not pg.index.knows("zzzqqq")
+    # What the answerers read, fetched by row and by name: the same chunks, texts and words as the embedded store's.
+    rows = [0, len(assistant.index.chunks) // 2, len(assistant.index.chunks) - 1]
+    assert [pg.index.chunks[r] for r in rows] == [assistant.index.chunks[r] for r in rows]
+    doc = next(iter(assistant.index.documents))
+    assert pg.index.texts[doc] == assistant.index.texts[doc] and pg.index.chunks_of(doc) == assistant.index.chunks_of(doc)
+    assert pg.index.vocabulary == assistant.index.vocabulary
+    for question in ("What rate is the French digital services tax?", "Who chaired the meetings in Zanzibar?"):
+        assert pg.backend("extractive").unmentioned_names(pg.retrieve(question, 5)) == \
+            assistant.backend("extractive").unmentioned_names(assistant.retrieve(question, 5))
+
+
+def test_a_database_of_schema_version_2_gains_its_words(database, tmp_path, embedder):
+    import psycopg
+
+    settings = Settings(database_url=database, sources=[SEEDS], backend="extractive", upload_dir=tmp_path / "none")
+    before = Assistant(settings, progress=False, embedder=embedder)
+    before.ensure_index()
+    words = before.index.vocabulary
+    with psycopg.connect(database, autocommit=True) as conn:  # as a citeqa of schema version 2 left it
+        conn.execute("DROP TABLE citeqa_words")
+        conn.execute("UPDATE citeqa_meta SET value = '2' WHERE key = 'schema_version'")
+    after = Assistant(settings, progress=False, embedder=embedder)
+    assert after.update_index() is None  # nothing rebuilt
+    assert after.index.vocabulary == words
 
 
 def test_a_killed_build_leaves_the_previous_one_serving(database, tmp_path, small_collection):
@@ -99,18 +123,42 @@ def serve(url: str, home: Path, **settings):
 
 
 def test_two_servers_over_one_database(database, tmp_path):
+    """B hears of A's build by NOTIFY: it would poll only once a minute."""
     assert cli("index", url=database, cwd=tmp_path).returncode == 0
-    (base_a, a), (base_b, b) = serve(database, tmp_path / "a"), serve(database, tmp_path / "b")
+    (base_a, a), (base_b, b) = serve(database, tmp_path / "a"), serve(database, tmp_path / "b", follow_seconds=60)
     with a, b:
         memo = "# Tern memo\n\nThe Tern Accord sets a tariff of 4 percent on cross-border parcels.\n"
         up = httpx.post(f"{base_a}/api/documents", files={"file": ("tern.md", memo.encode(), "text/markdown")}, timeout=120)
         assert up.status_code == 201, up.text
         question = {"question": "What tariff does the Tern Accord set?"}
         from_b = poll(lambda: httpx.post(f"{base_b}/api/ask", json=question, timeout=60).json(),
-                      lambda b: bool(b["citations"]) and b["citations"][0]["doc"] == "tern.md", seconds=20)
+                      lambda b: bool(b["citations"]) and b["citations"][0]["doc"] == "tern.md", seconds=15)
         assert from_b["citations"][0]["doc"] == "tern.md" and "4 percent" in from_b["answer"]
         from_a = httpx.post(f"{base_a}/api/ask", json=question, timeout=60).json()
         assert (from_a["answer"], from_a["citations"]) == (from_b["answer"], from_b["citations"])
+
+
+def test_citeqa_db_starts_a_postgresql_and_gives_urls(tmp_path):
+    import psycopg
+
+    folder = Path(tempfile.mkdtemp(prefix="citeqa-db-"))
+    run = lambda *a: subprocess.run([CITEQA, "db", *a, "--dir", str(folder)], capture_output=True, text=True, timeout=120, cwd=tmp_path)  # noqa: E731
+    try:
+        started = run("start")
+        assert started.returncode == 0, started.stderr
+        assert started.stdout.startswith("export CITEQA_DATABASE_URL=") and "citeqa db stop" in started.stderr
+        assert run("start").stdout == started.stdout  # already running: the same server
+        url = run("url", "team")
+        assert url.returncode == 0, url.stderr
+        with psycopg.connect(url.stdout.strip(), autocommit=True) as conn:
+            assert conn.execute("SELECT current_database()").fetchone()[0] == "team"
+        assert run("url").returncode == 2
+        assert run("stop").returncode == 0
+        gone = run("url", "team")
+        assert gone.returncode == 4 and "citeqa db start" in gone.stderr and "Traceback" not in gone.stderr
+    finally:
+        run("stop")
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_an_unreachable_database_is_a_clear_error_without_the_password(tmp_path):

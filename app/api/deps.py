@@ -72,7 +72,10 @@ def reindex(assistant: Assistant) -> None:
 
 def follow_builds(assistant: Assistant, stop: threading.Event, every: float) -> None:
     """Switch to a build another process published (`citeqa index`, another server), until `stop` is set."""
-    while not stop.wait(every):
+    while not stop.is_set():
+        assistant.store.wait_for_build(every, stop)
+        if stop.is_set():
+            return
         try:
             assistant.follow()
         except Exception as e:  # noqa: BLE001 - the watcher must outlive one bad build

@@ -9,7 +9,6 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
-from functools import cached_property
 
 import numpy as np
 
@@ -108,14 +107,10 @@ class Extractive:
         if any(all(self.index.knows(t) for t in lexical.tokenize(v)) for v in names.variants(word)):
             return True  # "French" is mentioned by "France"
         stem = word[: max(5, len(word) - 3)]
-        at = bisect.bisect_left(self._vocabulary, stem)  # the sorted vocabulary: words with this prefix start here
-        if len(word) >= 5 and at < len(self._vocabulary) and self._vocabulary[at].startswith(stem):
+        at = bisect.bisect_left(self.index.vocabulary, stem)  # the sorted vocabulary: words with this prefix start here
+        if len(word) >= 5 and at < len(self.index.vocabulary) and self.index.vocabulary[at].startswith(stem):
             return True
-        return names.near_spelling(word, self._vocabulary)
-
-    @cached_property
-    def _vocabulary(self) -> list[str]:
-        return sorted({w for c in self.index.chunks for w in lexical.words(c["index_text"])})
+        return names.near_spelling(word, self.index.vocabulary)
 
     def score_sentences(self, retrieved: Retrieved) -> list[Candidate]:
         """Every retrieved sentence, scored by meaning, by the question's words it holds, and by answer type."""

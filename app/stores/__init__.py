@@ -7,6 +7,7 @@ its lock in turn. `folder.FolderStore` (FAISS and bm25s files in CITEQA_INDEX_DI
 
 from __future__ import annotations
 
+import threading
 from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 
@@ -46,6 +47,12 @@ class Store(ABC):
     @abstractmethod
     def publish(self, build, stages: dict[str, float]) -> Index:
         """Make an ingest.Build the current build in one atomic step; record the seconds each step took in `stages`."""
+
+    def wait_for_build(self, seconds: float, stop: threading.Event) -> None:
+        """Return when a new build may have been published, after `seconds` at most, or once `stop` is set.
+
+        Waiting the whole time is a poll; a store that can tell when a build is published returns then."""
+        stop.wait(seconds)
 
 
 def open_store(settings: Settings) -> Store:

@@ -7,6 +7,7 @@ Several servers and builders can share one database. Tables (schema version in c
     citeqa_chunks           (key, n): a chunk's JSON, its length in terms, its vector(384)
     citeqa_sentences        (key, n): a sentence's vector(384)
     citeqa_postings         (key, n, term, tf, length): the chunk's stemmed terms (lexical.tokenize) and its length, for BM25
+    citeqa_words            (key, word): the document's distinct words (lexical.words), for names spelled another way
     citeqa_builds           a build: its manifest
     citeqa_build_documents  (build, name): which document versions a build holds, at which rows
     citeqa_current          the one current build
@@ -16,16 +17,24 @@ are written), its rows, and the switch of citeqa_current; a builder killed befor
 leaves the previous build current. Builders take an advisory lock in turn. BM25 is the formula
 bm25s uses (Lucene's idf and tf saturation, k1 1.5, b 0.75) over the same terms, so the two
 stores rank alike.
+
+A server holds none of the chunks and texts: each is fetched when a question needs it and kept
+in a bounded cache, so a server's memory does not grow with the collection. A publish sends
+NOTIFY citeqa_builds; servers LISTEN and switch at once (polling stays as the fallback).
 """
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
 import math
+import threading
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
+from collections.abc import Mapping, Sequence
 from contextlib import contextmanager
+from functools import cached_property
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
@@ -35,7 +44,9 @@ from ..storage import IndexLockedError
 from .. import lexical
 from . import Store, StoreUnavailable
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3  # 3: citeqa_words
+CHANNEL = "citeqa_builds"  # NOTIFY at every publish
+CACHED_CHUNKS, CACHED_TEXTS = 4096, 64
 LOCK_KEY = 0x63697465_7161  # "citeqa": the advisory lock builders share
 K1, B = 1.5, 0.75  # bm25s's defaults
 DIMENSION = 384
@@ -59,6 +70,8 @@ SCHEMA = [
         key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, n int NOT NULL, term text NOT NULL, tf int NOT NULL,
         length int NOT NULL)""",
     "CREATE INDEX IF NOT EXISTS citeqa_postings_term ON citeqa_postings (term, key)",
+    """CREATE TABLE IF NOT EXISTS citeqa_words (
+        key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, word text NOT NULL, PRIMARY KEY (key, word))""",
     "CREATE TABLE IF NOT EXISTS citeqa_builds (id bigserial PRIMARY KEY, created timestamptz NOT NULL DEFAULT now(), manifest jsonb NOT NULL)",
     """CREATE TABLE IF NOT EXISTS citeqa_build_documents (
         build bigint NOT NULL REFERENCES citeqa_builds ON DELETE CASCADE, name text NOT NULL,
@@ -93,6 +106,7 @@ class PostgresStore(Store):
         self.url = url
         self.pool_size = pool_size
         self._pool = None
+        self._listener = None  # the connection that LISTENs for new builds (wait_for_build)
 
     def describe(self) -> str:
         return f"PostgreSQL at {redact(self.url)}"
@@ -144,8 +158,14 @@ class PostgresStore(Store):
             row = conn.execute("SELECT value FROM citeqa_meta WHERE key = 'schema_version'").fetchone()
             if row is None:
                 conn.execute("INSERT INTO citeqa_meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
+            elif int(row[0]) == 2:  # the words of documents stored before version 3, from their chunks
+                for (key,) in conn.execute("SELECT key FROM citeqa_documents").fetchall():
+                    texts = [t for (t,) in conn.execute("SELECT data->>'index_text' FROM citeqa_chunks WHERE key = %s", (key,))]
+                    _write_words(conn, key, texts)
+                conn.execute("UPDATE citeqa_meta SET value = %s WHERE key = 'schema_version'", (str(SCHEMA_VERSION),))
             elif int(row[0]) != SCHEMA_VERSION:
-                raise DatabaseUnavailable(f"the database holds citeqa schema version {row[0]}, this citeqa uses {SCHEMA_VERSION}")
+                raise DatabaseUnavailable(f"the database holds citeqa schema version {row[0]}, this citeqa uses {SCHEMA_VERSION}; "
+                                          "use a citeqa of that version, or a new database")
 
     # the interface ---------------------------------------------------------------------
 
@@ -180,21 +200,32 @@ class PostgresStore(Store):
             row = conn.execute("SELECT b.id, b.manifest FROM citeqa_current c JOIN citeqa_builds b ON b.id = c.build").fetchone()
             if row is None:
                 return None
-            build, manifest = row
-            docs = conn.execute(
-                "SELECT bd.name, bd.key, bd.row0, bd.s0, d.text FROM citeqa_build_documents bd JOIN citeqa_documents d USING (key) "
-                "WHERE bd.build = %s ORDER BY bd.row0", (build,)).fetchall()
-            chunks, texts, placement = [], {}, []
-            for name, key, row0, s0, text in docs:
-                texts[name] = text
-                placement.append((key, row0, s0))
-                for (data,) in conn.execute("SELECT data FROM citeqa_chunks WHERE key = %s ORDER BY n", (key,)):
-                    data["s0"] += s0
-                    chunks.append(data)
-            stats = conn.execute(self._STATS, (build,)).fetchone()
-        return PostgresIndex(self, int(build), manifest, chunks, texts, placement, int(stats[0]), float(stats[1]))
+            return self._open(conn, *row)
 
-    _STATS = "SELECT count(*), coalesce(avg(c.length), 0) FROM citeqa_build_documents bd JOIN citeqa_chunks c USING (key) WHERE bd.build = %s"
+    def _open(self, conn, build: int, manifest: dict) -> "PostgresIndex":
+        placement = [tuple(r) for r in conn.execute(
+            "SELECT bd.name, bd.key, bd.row0, bd.s0 FROM citeqa_build_documents bd WHERE bd.build = %s ORDER BY bd.row0", (build,))]
+        n, avgdl, n_sentences = conn.execute(self._STATS, (build,)).fetchone()
+        return PostgresIndex(self, int(build), manifest, placement, int(n), float(avgdl), int(n_sentences))
+
+    def wait_for_build(self, seconds: float, stop: threading.Event) -> None:
+        """Return when a build is published (NOTIFY), or after `seconds`: the poll after it covers a lost notification."""
+        import psycopg
+
+        try:
+            if self._listener is None or self._listener.closed:
+                self._listener = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+                self._listener.execute(f"LISTEN {CHANNEL}")
+            for _ in self._listener.notifies(timeout=seconds, stop_after=1):
+                pass
+        except psycopg.Error:  # the database is down: the caller's poll reports it; wait as a poll would
+            if self._listener is not None:
+                self._listener.close()
+            self._listener = None
+            stop.wait(seconds)
+
+    _STATS = ("SELECT count(*), coalesce(avg(c.length), 0), coalesce(sum(jsonb_array_length(c.data->'sentences')), 0) "
+              "FROM citeqa_build_documents bd JOIN citeqa_chunks c USING (key) WHERE bd.build = %s")
 
     def publish(self, build, stages: dict[str, float]) -> "PostgresIndex":
         t = time.perf_counter()
@@ -204,7 +235,7 @@ class PostgresStore(Store):
             by_doc.setdefault(c["doc"], []).append(i)
         with self._connection() as conn, conn.transaction():
             new_build = conn.execute("INSERT INTO citeqa_builds (manifest) VALUES (%s) RETURNING id", (json.dumps(manifest),)).fetchone()[0]
-            row0, placement = 0, []
+            row0 = 0
             for name, entry in manifest["documents"].items():
                 rows = by_doc.get(name, [])
                 key = document_key(name, entry, manifest)
@@ -213,7 +244,6 @@ class PostgresStore(Store):
                 if not exists:
                     self._write_document(conn, key, name, entry, build, rows, s0)
                 conn.execute("INSERT INTO citeqa_build_documents VALUES (%s, %s, %s, %s, %s)", (new_build, name, key, row0, s0))
-                placement.append((key, row0, s0))
                 row0 += len(rows)
             conn.execute("INSERT INTO citeqa_current (one, build) VALUES (true, %s) ON CONFLICT (one) DO UPDATE SET build = excluded.build",
                          (new_build,))
@@ -221,13 +251,13 @@ class PostgresStore(Store):
             # and the document versions only they held.
             conn.execute("DELETE FROM citeqa_builds WHERE id <> %s AND created < now() - interval '10 minutes'", (new_build,))
             conn.execute("DELETE FROM citeqa_documents d WHERE NOT EXISTS (SELECT 1 FROM citeqa_build_documents bd WHERE bd.key = d.key)")
-            n, avgdl = conn.execute(self._STATS, (new_build,)).fetchone()
             if manifest.get("dense_index") == "hnsw":  # built once, then kept up to date by every insert
                 conn.execute("CREATE INDEX IF NOT EXISTS citeqa_chunks_hnsw ON citeqa_chunks USING hnsw (embedding vector_cosine_ops) "
                              "WITH (m = 32, ef_construction = 128)")
+            conn.execute(f"NOTIFY {CHANNEL}, '{int(new_build)}'")  # delivered at the commit
+            index = self._open(conn, int(new_build), manifest)
         stages["save"] = time.perf_counter() - t
-        # What was just written is in memory already: not read back (at 100k chunks that would take seconds).
-        return PostgresIndex(self, int(new_build), manifest, build.chunks, build.texts, placement, int(n), float(avgdl))
+        return index
 
     def _write_document(self, conn, key: str, name: str, entry: dict, build, rows: list[int], s0: int) -> None:
         conn.execute("INSERT INTO citeqa_documents VALUES (%s, %s, %s, %s)", (key, name, build.texts[name], json.dumps(entry)))
@@ -250,6 +280,13 @@ class PostgresStore(Store):
                 for n, chunk_terms in enumerate(terms):
                     for term, tf in Counter(chunk_terms).items():
                         copy.write_row((key, n, term, tf, len(chunk_terms)))
+        _write_words(conn, key, [build.chunks[r]["index_text"] for r in rows])
+
+
+def _write_words(conn, key: str, texts: list[str]) -> None:
+    with conn.cursor() as cur, cur.copy("COPY citeqa_words (key, word) FROM STDIN") as copy:
+        for word in sorted({w for t in texts for w in lexical.words(t)}):
+            copy.write_row((key, word))
 
 
 def _reason(error: Exception) -> str:
@@ -259,26 +296,30 @@ def _reason(error: Exception) -> str:
 class _Rows:
     """A build's chunk or sentence vectors, fetched from the database by row."""
 
-    def __init__(self, index: "PostgresIndex", table: str, offset: int, rows: int):
-        self.index, self.table, self.offset, self.rows = index, table, offset, rows  # offset: 1 for row0, 2 for s0 in placement
+    def __init__(self, index: "PostgresIndex", table: str, first: int, rows: int):
+        self.index, self.table, self.rows = index, table, rows
+        self.starts = [p[first] for p in index.placement]  # each document's first row (first: 2 chunks, 3 sentences)
 
     def __len__(self) -> int:
         return self.rows
 
+    def locate(self, row: int) -> tuple[int, int]:
+        """(the document's place in the build, the row within the document)."""
+        i = bisect.bisect_right(self.starts, row) - 1
+        return i, row - self.starts[i]
+
     def __getitem__(self, key) -> np.ndarray:
         if isinstance(key, slice):
-            start, stop, _ = key.indices(len(self))
-            key = range(start, stop)
+            key = range(*key.indices(len(self)))
         rows = [int(r) for r in np.asarray(list(key) if isinstance(key, range) else key, dtype=np.int64).reshape(-1)]
         out = np.zeros((len(rows), DIMENSION), dtype=np.float32)
         if not rows:
             return out
-        starts = [p[self.offset] for p in self.index.placement]
         keys, ns = [], []
         for r in rows:
-            i = int(np.searchsorted(starts, r, side="right")) - 1
-            keys.append(self.index.placement[i][0])
-            ns.append(r - starts[i])
+            i, n = self.locate(r)
+            keys.append(self.index.placement[i][1])
+            ns.append(n)
         with self.index.store._connection() as conn, conn.cursor(binary=True) as cur:
             found = {(k, n): v for k, n, v in cur.execute(
                 f"SELECT t.key, t.n, t.embedding FROM {self.table} t JOIN unnest(%s::text[], %s::int[]) AS q(key, n) "
@@ -288,21 +329,116 @@ class _Rows:
         return out
 
 
+class _Cache:
+    """The last `size` values fetched, by key; shared by the threads of a server."""
+
+    def __init__(self, size: int):
+        self.size, self._items, self._lock = size, OrderedDict(), threading.Lock()
+
+    def get(self, key, fetch):
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = fetch()
+        self.put(key, value)
+        return value
+
+    def put(self, key, value) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
+class _Chunks(Sequence):
+    """The build's chunks by row, fetched when asked for: a server holds only those questions read."""
+
+    def __init__(self, index: "PostgresIndex"):
+        self.index = index
+        self._cache = _Cache(CACHED_CHUNKS)
+
+    def __len__(self) -> int:
+        return self.index.vectors.rows
+
+    def __getitem__(self, row):
+        if isinstance(row, slice):
+            return [self[r] for r in range(*row.indices(len(self)))]
+        if row < 0:
+            row += len(self)
+        if not 0 <= row < len(self):
+            raise IndexError(f"chunk row {row} out of range")
+        return self._cache.get(row, lambda: self._fetch(row))
+
+    def _fetch(self, row: int) -> dict:
+        i, n = self.index.vectors.locate(row)
+        _, key, _, s0 = self.index.placement[i]
+        with self.index.store._connection() as conn:
+            (data,) = conn.execute("SELECT data FROM citeqa_chunks WHERE key = %s AND n = %s", (key, n)).fetchone()
+        data["s0"] += s0
+        return data
+
+    def of_document(self, i: int) -> list[dict]:
+        """All chunks of the build's i-th document, in one query."""
+        _, key, row0, s0 = self.index.placement[i]
+        with self.index.store._connection() as conn:
+            chunks = [data for (data,) in conn.execute("SELECT data FROM citeqa_chunks WHERE key = %s ORDER BY n", (key,))]
+        for n, data in enumerate(chunks):
+            data["s0"] += s0
+            self._cache.put(row0 + n, data)
+        return chunks
+
+
+class _Texts(Mapping):
+    """Document name -> its text, fetched when asked for."""
+
+    def __init__(self, index: "PostgresIndex"):
+        self.index = index
+        self._key = {name: key for name, key, _, _ in index.placement}
+        self._cache = _Cache(CACHED_TEXTS)
+
+    def __getitem__(self, name: str) -> str:
+        key = self._key[name]
+        return self._cache.get(name, lambda: self._fetch(key))
+
+    def _fetch(self, key: str) -> str:
+        with self.index.store._connection() as conn:
+            return conn.execute("SELECT text FROM citeqa_documents WHERE key = %s", (key,)).fetchone()[0]
+
+    def __iter__(self):
+        return iter(self._key)
+
+    def __len__(self) -> int:
+        return len(self._key)
+
+
 class PostgresIndex(Index):
-    def __init__(self, store: PostgresStore, build: int, manifest: dict, chunks: list[dict], texts: dict[str, str],
-                 placement: list[tuple[str, int, int]], n_chunks: int, avgdl: float):
-        super().__init__(str(build), manifest, chunks, texts)
+    def __init__(self, store: PostgresStore, build: int, manifest: dict, placement: list[tuple[str, str, int, int]],
+                 n_chunks: int, avgdl: float, n_sentences: int):
         self.store, self.build = store, build
-        self.placement = placement  # (document key, first chunk row, first sentence row), in row order
+        self.placement = placement  # (name, document key, first chunk row, first sentence row), in row order
         self.n, self.avgdl = n_chunks, avgdl
-        self._row0 = {key: row0 for key, row0, _ in placement}
-        self.vectors = _Rows(self, "citeqa_chunks", 1, len(chunks))
-        self.sentence_vectors = _Rows(self, "citeqa_sentences", 2, sum(len(c["sentences"]) for c in chunks))
+        self._row0 = {key: row0 for _, key, row0, _ in placement}
+        self._place = {name: i for i, (name, *_) in enumerate(placement)}
+        self.vectors = _Rows(self, "citeqa_chunks", 2, n_chunks)
+        self.sentence_vectors = _Rows(self, "citeqa_sentences", 3, n_sentences)
+        super().__init__(str(build), manifest, _Chunks(self), _Texts(self))
         self._df: dict[str, int] = {}
+
+    def chunks_of(self, doc: str) -> list[dict]:
+        return self.chunks.of_document(self._place[doc]) if doc in self._place else []
+
+    @cached_property
+    def vocabulary(self) -> list[str]:
+        with self.store._connection() as conn:
+            return [w for (w,) in conn.execute(
+                "SELECT DISTINCT word COLLATE \"C\" AS w FROM citeqa_words WHERE key IN (SELECT key FROM citeqa_build_documents WHERE build = %s) ORDER BY w",
+                (self.build,))]
 
     def dense_search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Exact cosine below manifest.FLAT_LIMIT chunks (as the embedded store); above, pgvector's HNSW index."""
-        if not self.chunks:
+        if not self.n:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
         q = np.asarray(query, dtype=np.float32)
         with self.store._connection() as conn, conn.transaction():
@@ -337,8 +473,8 @@ class PostgresIndex(Index):
         return {t: self._df[t] for t in terms}
 
     def bm25_scores(self, terms: list[str]) -> np.ndarray:
-        scores = np.zeros(len(self.chunks), dtype=np.float32)
-        if not self.chunks or not terms:
+        scores = np.zeros(self.n, dtype=np.float32)
+        if not self.n or not terms:
             return scores
         df = self._document_frequencies(terms)
         weights = {t: self._idf(df[t]) for t in set(terms) if df[t]}
