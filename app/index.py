@@ -61,6 +61,10 @@ class Index(ABC):
     def chunks_of(self, doc: str) -> list[dict]:
         return [self.chunks[i] for i in self.doc_rows(doc)]
 
+    def sentence_count(self, doc: str) -> int:
+        """How many sentence vectors the document has."""
+        return sum(len(c["sentences"]) for c in self.chunks_of(doc))
+
     @cached_property
     def vocabulary(self) -> list[str]:
         """Every distinct word of the chunks (lexical.words), sorted: for a name spelled another way (names.py)."""

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -30,14 +32,57 @@ BIG_FILE = 5_000_000  # bytes: a file this large gets its own line before it is 
 
 
 @dataclass
+class Part:
+    """One document of a build. What a store writes of it (chunks with `s0` counted from the
+    document's first sentence, chunk vectors, sentence vectors, text) is produced by `load`, for a
+    reused document read from the previous build only then: a store that holds that document
+    version already (PostgreSQL) never reads it."""
+
+    name: str
+    entry: dict
+    sentences: int
+    load: Callable[[], tuple[list[dict], np.ndarray, np.ndarray, str]]
+
+
+@dataclass
 class Build:
-    """A whole index in memory, before a store publishes it."""
+    """A collection's index before a store publishes it: its documents in the manifest's order."""
 
     manifest: dict
-    chunks: list[dict]
-    vectors: np.ndarray
-    sentence_vectors: np.ndarray
-    texts: dict[str, str]
+    parts: list[Part]
+    dimension: int
+
+    @cached_property
+    def _whole(self) -> tuple[list[dict], np.ndarray, np.ndarray, dict[str, str]]:
+        """Every part loaded, its chunks renumbered into the build's sentence rows; vectors filled in
+        place: at 100k chunks a concatenation of copies would hold every vector three times at once."""
+        vectors = np.empty((sum(p.entry["chunks"] for p in self.parts), self.dimension), dtype=np.float32)
+        sentence_vectors = np.empty((sum(p.sentences for p in self.parts), self.dimension), dtype=np.float32)
+        chunks, texts, ci, si = [], {}, 0, 0
+        for p in self.parts:
+            chunks_, vecs, svecs, texts[p.name] = p.load()
+            chunks.extend({**c, "s0": c["s0"] + si} for c in chunks_)
+            vectors[ci : ci + len(vecs)] = vecs
+            sentence_vectors[si : si + len(svecs)] = svecs
+            ci += len(vecs)
+            si += len(svecs)
+        return chunks, vectors, sentence_vectors, texts
+
+    @property
+    def chunks(self) -> list[dict]:
+        return self._whole[0]
+
+    @property
+    def vectors(self) -> np.ndarray:
+        return self._whole[1]
+
+    @property
+    def sentence_vectors(self) -> np.ndarray:
+        return self._whole[2]
+
+    @property
+    def texts(self) -> dict[str, str]:
+        return self._whole[3]
 
 
 @dataclass
@@ -69,7 +114,7 @@ def build(
         orphans += held
         report.errors.append(IngestError(root, gone(root, len(held)).split(": ", 1)[1]))
 
-    kept: dict[str, tuple[dict, list[dict], np.ndarray, np.ndarray, str]] = {n: _parts(reusable, n) for n in orphans}
+    kept: dict[str, Part] = {n: _reused(reusable, n) for n in orphans}
     fresh: dict[str, tuple[dict, list]] = {}
     reading = tqdm(total=sum(stamp(p)[0] for p, _ in files), desc="reading", unit="B", unit_scale=True, disable=not progress, file=sys.stderr)
     for path, name in files:
@@ -79,18 +124,18 @@ def build(
         if progress and size > BIG_FILE and not (old and (old["size"], old["mtime_ns"]) == (size, mtime)):
             tqdm.write(f"reading and chunking {name} ({size / 1e6:.0f} MB) ...", file=sys.stderr)
         if old and (old["size"], old["mtime_ns"]) == (size, mtime):
-            kept[name] = _parts(reusable, name, path=str(path))
+            kept[name] = _reused(reusable, name, path=str(path))
             continue
         try:
             doc = load(path, name)
         except IngestError as e:
             report.errors.append(e)
             if old:  # a file that no longer reads keeps its last good version
-                kept[name] = _parts(reusable, name)
+                kept[name] = _reused(reusable, name)
                 report.kept_after_error.append(name)
             continue
         if old and old["sha256"] == doc.sha256:
-            kept[name] = _parts(reusable, name, path=str(path), size=size, mtime_ns=mtime)
+            kept[name] = _reused(reusable, name, path=str(path), size=size, mtime_ns=mtime)
             continue
         text = clean(doc.text)
         pieces = chunk(text, doc.text, settings.chunk_tokens, settings.chunk_overlap, settings.max_list_tokens)
@@ -117,20 +162,15 @@ def build(
     report.stages["embed"] = time.perf_counter() - t
     t = time.perf_counter()
 
-    manifest_docs: dict[str, dict] = {}
-    all_chunks: list[dict] = []
-    # Where each document's vectors come from: an array of the previous build's, or rows of `vectors`.
-    chunk_parts: list[np.ndarray] = []
-    sentence_parts: list[np.ndarray] = []
-    all_texts: dict[str, str] = {}
+    parts: list[Part] = []
     ci = si = 0
     for name in [*(name for _, name in files), *orphans]:
         if name in kept:
-            entry, chunks_, vecs, svecs, text = kept[name]
+            parts.append(kept[name])
             report.reused.append(name)
         elif name in fresh:
             entry, pieces, text = fresh[name]
-            chunks_ = []
+            chunks_, offset = [], 0
             for n, p in enumerate(pieces):
                 chunks_.append(
                     {
@@ -142,25 +182,17 @@ def build(
                         "text": p.text,
                         "index_text": p.index_text,
                         "sentences": [list(s) for s in p.sentences],
+                        "s0": offset,
                     }
                 )
-            n_sent = sum(len(p.sentences) for p in pieces)
-            vecs = chunk_rows[ci : ci + len(pieces)]
-            svecs = sentence_rows[si : si + n_sent]
+                offset += len(p.sentences)
+            rows, sentence_rows_ = chunk_rows[ci : ci + len(pieces)], sentence_rows[si : si + offset]
             ci += len(pieces)
-            si += n_sent
+            si += offset
+            parts.append(Part(name, entry, offset, lambda c=chunks_, r=rows, s=sentence_rows_, t=text: (c, vectors[r], vectors[s], t)))
             report.embedded.append(name)
-        else:
-            continue
-        offset = sum(len(v) for v in sentence_parts)
-        for c in chunks_:
-            c["s0"] = offset
-            offset += len(c["sentences"])
-        manifest_docs[name] = entry
-        all_chunks.extend(chunks_)
-        chunk_parts.append(vecs)
-        sentence_parts.append(svecs)
-        all_texts[name] = text
+    manifest_docs = {p.name: p.entry for p in parts}
+    n_chunks = sum(p.entry["chunks"] for p in parts)
     if reusable:
         report.removed = sorted(set(reusable.documents) - set(manifest_docs))
 
@@ -170,13 +202,13 @@ def build(
         "model": {"id": embedder.model_id, "sha256": embedder.fingerprint},
         "chunking": settings.chunking(),
         "faiss_index": settings.faiss_index,
-        "dense_index": dense_kind(settings.faiss_index, len(all_chunks)),
+        "dense_index": dense_kind(settings.faiss_index, n_chunks),
         "sources": [str(p) for p in sources],
         "documents": manifest_docs,
     }
-    result = Build(manifest, all_chunks, _gather(chunk_parts, vectors), _gather(sentence_parts, vectors), all_texts)
+    result = Build(manifest, parts, embedder.dimension)
     report.documents = len(manifest_docs)
-    report.chunks = len(all_chunks)
+    report.chunks = n_chunks
     report.stages["assemble"] = time.perf_counter() - t
     report.seconds = time.perf_counter() - started
     return result, report
@@ -198,31 +230,25 @@ def _warn_large(embedder: Embedder, texts: list[str], n_files: int) -> None:
     print("Ctrl-C stops the build and keeps the previous index.", file=sys.stderr)
 
 
-def _gather(parts: list[np.ndarray], embedded: np.ndarray) -> np.ndarray:
-    """One matrix from parts that are either vectors (reused) or row numbers into `embedded`, filled in
-    place: at 100k chunks a concatenation of copies would hold every vector three times at once."""
-    out = np.empty((sum(len(p) for p in parts), embedded.shape[1]), dtype=np.float32)
-    at = 0
-    for p in parts:
-        out[at : at + len(p)] = embedded[p] if p.ndim == 1 else p
-        at += len(p)
-    return out
-
-
 def _entry(doc: Document, size: int, mtime_ns: int, n_chunks: int) -> dict:
     return {"path": doc.path, "format": doc.format, "sha256": doc.sha256, "size": size, "mtime_ns": mtime_ns, "chunks": n_chunks,
             "title": doc.title}
 
 
-def _parts(index: Index, name: str, **update) -> tuple[dict, list[dict], np.ndarray, np.ndarray, str]:
-    """One document's entry, chunks, vectors and text from an index, to carry into the next build."""
-    rows = index.doc_rows(name)
-    chunks_ = [dict(c) for c in index.chunks_of(name)]
-    sentence_rows = [r for c in chunks_ for r in range(c["s0"], c["s0"] + len(c["sentences"]))]
+def _reused(index: Index, name: str, **update) -> Part:
+    """A document carried over from `index` unchanged; its chunks, vectors and text are read only if a store asks."""
     entry = {**index.documents[name], **update}
     if "title" not in entry:  # built before titles were kept
         entry["title"] = title(index.texts[name])
-    return entry, chunks_, index.vectors[rows], index.sentence_vectors[sentence_rows], index.texts[name]
+
+    def load() -> tuple[list[dict], np.ndarray, np.ndarray, str]:
+        chunks_ = index.chunks_of(name)
+        first = chunks_[0]["s0"] if chunks_ else 0
+        sentence_rows = [r for c in chunks_ for r in range(c["s0"], c["s0"] + len(c["sentences"]))]
+        return ([{**c, "s0": c["s0"] - first} for c in chunks_], index.vectors[index.doc_rows(name)], index.sentence_vectors[sentence_rows],
+                index.texts[name])
+
+    return Part(name, entry, index.sentence_count(name), load)
 
 
 def update(

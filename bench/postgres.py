@@ -60,6 +60,7 @@ def main() -> None:
     ap.add_argument("--name", default="seeds")
     ap.add_argument("--requests", type=int, default=400)
     ap.add_argument("--repeat", type=int, default=2)
+    ap.add_argument("--faiss-index", default="auto", help="the PostgreSQL build's dense index: auto (exact here), hnsw (pgvector's HNSW)")
     ap.add_argument("--keep", type=Path, help="keep the embedded index here, and reuse it on the next run (embedding is most of the time)")
     args = ap.parse_args()
     collection = args.collection.resolve()
@@ -67,7 +68,7 @@ def main() -> None:
     questions = gold_questions()
     work = Path(tempfile.mkdtemp(prefix="citeqa-bench-pg-"))
     pg = Postgres(work / "pg")
-    out: dict = {"collection": str(args.collection)}
+    out: dict = {"collection": str(args.collection), "faiss_index": args.faiss_index}
     try:
         if args.keep:  # built (once) in the kept folder, copied for this run: the re-index below changes it
             kept = Settings(index_dir=args.keep / "index", sources=[collection], backend="extractive", upload_dir=work / "none")
@@ -79,7 +80,8 @@ def main() -> None:
         out["chunks"] = len(embedded.index.chunks)
 
         url = pg.url()
-        pg_settings = Settings(database_url=url, sources=[collection], backend="extractive", upload_dir=work / "none")
+        pg_settings = Settings(database_url=url, sources=[collection], backend="extractive", upload_dir=work / "none",
+                               faiss_index=args.faiss_index)
         store = PostgresStore(url)
         build, report = ingest.build([collection], embedder, pg_settings, previous=embedded.index, progress=False)
         assert not report.embedded
@@ -110,7 +112,8 @@ def main() -> None:
         for name in ("embedded", "postgres"):
             print(f"{name:<9}" + "".join(f"{s} {out['latency_ms'][name][s]['p50']:.1f}/{out['latency_ms'][name][s]['p95']:.1f}  " for s in STAGES))
 
-        env = {**os.environ, "CITEQA_BACKEND": "extractive", "HF_HUB_OFFLINE": "1", "CITEQA_SOURCES": str(changed)}
+        env = {**os.environ, "CITEQA_BACKEND": "extractive", "HF_HUB_OFFLINE": "1", "CITEQA_SOURCES": str(changed),
+               "CITEQA_FAISS_INDEX": args.faiss_index}
         servers = []
         for i in range(2):
             port = free_port()
@@ -130,7 +133,7 @@ def main() -> None:
         pg.server.cleanup()
         shutil.rmtree(work, ignore_errors=True)
     print({k: v for k, v in out.items() if k not in ("latency_ms", "throughput")})
-    write(f"postgres-{args.name}", out)
+    write(f"postgres-{args.name}" + ("" if args.faiss_index == "auto" else f"-{args.faiss_index}"), out)
 
 
 if __name__ == "__main__":

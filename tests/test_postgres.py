@@ -79,6 +79,30 @@ def test_postgres_ranks_as_the_embedded_store(database, tmp_path, assistant, emb
             assistant.backend("extractive").unmentioned_names(assistant.retrieve(question, 5))
 
 
+def test_an_incremental_build_reads_nothing_back_of_the_documents_it_keeps(database, tmp_path, embedder, small_collection, monkeypatch):
+    """An upload to a large collection writes one document version: the others are referenced, not read back."""
+    from app.stores import postgres
+
+    settings = Settings(database_url=database, sources=[small_collection], backend="extractive", upload_dir=tmp_path / "none")
+    pg = Assistant(settings, progress=False, embedder=embedder)
+    pg.ensure_index()
+    (small_collection / "tern.md").write_text("# Tern memo\n\nThe Tern Accord sets a tariff of 4 percent on cross-border parcels.\n")
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a kept document was read back from the previous build")
+
+    with monkeypatch.context() as m:
+        for cls, name in ((postgres.PostgresIndex, "chunks_of"), (postgres._Rows, "__getitem__"), (postgres._Texts, "__getitem__")):
+            m.setattr(cls, name, refuse)
+        report = pg.update_index()
+    assert report.embedded == ["tern.md"] and len(report.reused) == 3
+    for question, doc in (("What tariff does the Tern Accord set?", "tern.md"), ("Who chaired the meetings?", "000_69525f96bd29f103.txt")):
+        answer = pg.ask(question, backend="extractive")
+        assert answer.citations and answer.citations[0].doc == doc
+        for c in answer.citations:
+            assert (small_collection / c.doc).read_text(encoding="utf-8")[c.start : c.end] == c.text
+
+
 def test_a_database_of_schema_version_2_gains_its_words(database, tmp_path, embedder):
     import psycopg
 

@@ -29,6 +29,7 @@ import bisect
 import hashlib
 import json
 import math
+import sys
 import threading
 import time
 from collections import Counter, OrderedDict
@@ -44,7 +45,7 @@ from ..storage import IndexLockedError
 from .. import lexical
 from . import Store, StoreUnavailable
 
-SCHEMA_VERSION = 3  # 3: citeqa_words
+SCHEMA_VERSION = 3  # 3: citeqa_words, the covering index of postings
 CHANNEL = "citeqa_builds"  # NOTIFY at every publish
 CACHED_CHUNKS, CACHED_TEXTS = 4096, 64
 LOCK_KEY = 0x63697465_7161  # "citeqa": the advisory lock builders share
@@ -69,7 +70,8 @@ SCHEMA = [
     """CREATE TABLE IF NOT EXISTS citeqa_postings (
         key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, n int NOT NULL, term text NOT NULL, tf int NOT NULL,
         length int NOT NULL)""",
-    "CREATE INDEX IF NOT EXISTS citeqa_postings_term ON citeqa_postings (term, key)",
+    # Covering: BM25 reads a term's postings from the index alone (an index-only scan), never the table.
+    "CREATE INDEX IF NOT EXISTS citeqa_postings_terms ON citeqa_postings (term) INCLUDE (key, n, tf, length)",
     """CREATE TABLE IF NOT EXISTS citeqa_words (
         key text NOT NULL REFERENCES citeqa_documents ON DELETE CASCADE, word text NOT NULL, PRIMARY KEY (key, word))""",
     "CREATE TABLE IF NOT EXISTS citeqa_builds (id bigserial PRIMARY KEY, created timestamptz NOT NULL DEFAULT now(), manifest jsonb NOT NULL)",
@@ -159,6 +161,7 @@ class PostgresStore(Store):
             if row is None:
                 conn.execute("INSERT INTO citeqa_meta VALUES ('schema_version', %s)", (str(SCHEMA_VERSION),))
             elif int(row[0]) == 2:  # the words of documents stored before version 3, from their chunks
+                conn.execute("DROP INDEX IF EXISTS citeqa_postings_term")
                 for (key,) in conn.execute("SELECT key FROM citeqa_documents").fetchall():
                     texts = [t for (t,) in conn.execute("SELECT data->>'index_text' FROM citeqa_chunks WHERE key = %s", (key,))]
                     _write_words(conn, key, texts)
@@ -230,57 +233,61 @@ class PostgresStore(Store):
     def publish(self, build, stages: dict[str, float]) -> "PostgresIndex":
         t = time.perf_counter()
         manifest = build.manifest
-        by_doc: dict[str, list[int]] = {}
-        for i, c in enumerate(build.chunks):
-            by_doc.setdefault(c["doc"], []).append(i)
-        with self._connection() as conn, conn.transaction():
-            new_build = conn.execute("INSERT INTO citeqa_builds (manifest) VALUES (%s) RETURNING id", (json.dumps(manifest),)).fetchone()[0]
-            row0 = 0
-            for name, entry in manifest["documents"].items():
-                rows = by_doc.get(name, [])
-                key = document_key(name, entry, manifest)
-                s0 = build.chunks[rows[0]]["s0"] if rows else 0
-                exists = conn.execute("SELECT 1 FROM citeqa_documents WHERE key = %s", (key,)).fetchone()
-                if not exists:
-                    self._write_document(conn, key, name, entry, build, rows, s0)
-                conn.execute("INSERT INTO citeqa_build_documents VALUES (%s, %s, %s, %s, %s)", (new_build, name, key, row0, s0))
-                row0 += len(rows)
-            conn.execute("INSERT INTO citeqa_current (one, build) VALUES (true, %s) ON CONFLICT (one) DO UPDATE SET build = excluded.build",
-                         (new_build,))
-            # Builds replaced in the last minutes stay (a server reads one until it has followed); older ones go,
-            # and the document versions only they held.
-            conn.execute("DELETE FROM citeqa_builds WHERE id <> %s AND created < now() - interval '10 minutes'", (new_build,))
-            conn.execute("DELETE FROM citeqa_documents d WHERE NOT EXISTS (SELECT 1 FROM citeqa_build_documents bd WHERE bd.key = d.key)")
-            if manifest.get("dense_index") == "hnsw":  # built once, then kept up to date by every insert
-                conn.execute("CREATE INDEX IF NOT EXISTS citeqa_chunks_hnsw ON citeqa_chunks USING hnsw (embedding vector_cosine_ops) "
-                             "WITH (m = 32, ef_construction = 128)")
-            conn.execute(f"NOTIFY {CHANNEL}, '{int(new_build)}'")  # delivered at the commit
-            index = self._open(conn, int(new_build), manifest)
+        with self._connection() as conn:
+            with conn.transaction():
+                new_build = conn.execute("INSERT INTO citeqa_builds (manifest) VALUES (%s) RETURNING id", (json.dumps(manifest),)).fetchone()[0]
+                row0 = s0 = 0
+                for part in build.parts:
+                    key = document_key(part.name, part.entry, manifest)
+                    # A document version the database holds is referenced, never read back from the previous build.
+                    if not conn.execute("SELECT 1 FROM citeqa_documents WHERE key = %s", (key,)).fetchone():
+                        self._write_document(conn, key, part)
+                    conn.execute("INSERT INTO citeqa_build_documents VALUES (%s, %s, %s, %s, %s)", (new_build, part.name, key, row0, s0))
+                    row0 += part.entry["chunks"]
+                    s0 += part.sentences
+                conn.execute("INSERT INTO citeqa_current (one, build) VALUES (true, %s) ON CONFLICT (one) DO UPDATE SET build = excluded.build",
+                             (new_build,))
+                # Builds replaced in the last minutes stay (a server reads one until it has followed); older ones go,
+                # and the document versions only they held.
+                conn.execute("DELETE FROM citeqa_builds WHERE id <> %s AND created < now() - interval '10 minutes'", (new_build,))
+                conn.execute("DELETE FROM citeqa_documents d WHERE NOT EXISTS (SELECT 1 FROM citeqa_build_documents bd WHERE bd.key = d.key)")
+                if manifest.get("dense_index") == "hnsw":  # built once, then kept up to date by every insert
+                    conn.execute("CREATE INDEX IF NOT EXISTS citeqa_chunks_hnsw ON citeqa_chunks USING hnsw (embedding vector_cosine_ops) "
+                                 "WITH (m = 32, ef_construction = 128)")
+                conn.execute(f"NOTIFY {CHANNEL}, '{int(new_build)}'")  # delivered at the commit
+                index = self._open(conn, int(new_build), manifest)
+            # The new rows into the visibility map (index-only scans of the postings) and the planner's
+            # statistics; cheap after a small build: pages already all-visible are skipped.
+            # The build is published by now: a failure here costs speed until autovacuum runs, not the build.
+            import psycopg
+
+            try:
+                conn.execute("VACUUM (ANALYZE) citeqa_postings, citeqa_build_documents, citeqa_chunks, citeqa_sentences, citeqa_words")
+            except psycopg.Error as e:
+                print(f"warning: VACUUM after the publish failed ({_reason(e)}); autovacuum will do it", file=sys.stderr)
         stages["save"] = time.perf_counter() - t
         return index
 
-    def _write_document(self, conn, key: str, name: str, entry: dict, build, rows: list[int], s0: int) -> None:
-        conn.execute("INSERT INTO citeqa_documents VALUES (%s, %s, %s, %s)", (key, name, build.texts[name], json.dumps(entry)))
+    def _write_document(self, conn, key: str, part) -> None:
+        chunks, vectors, sentence_vectors, text = part.load()
+        conn.execute("INSERT INTO citeqa_documents VALUES (%s, %s, %s, %s)", (key, part.name, text, json.dumps(part.entry)))
         from psycopg.types.json import Jsonb
 
-        terms = [lexical.tokenize(build.chunks[r]["index_text"]) for r in rows]
+        terms = [lexical.tokenize(c["index_text"]) for c in chunks]
         with conn.cursor() as cur:
             with cur.copy("COPY citeqa_chunks (key, n, data, length, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
                 copy.set_types(["text", "int4", "jsonb", "int4", "vector"])
-                for n, r in enumerate(rows):
-                    c = build.chunks[r]
-                    copy.write_row((key, n, Jsonb({**c, "s0": c["s0"] - s0}), len(terms[n]), np.asarray(build.vectors[r], dtype=np.float32)))
-            n_sentences = sum(len(build.chunks[r]["sentences"]) for r in rows)
-            vectors = np.asarray(build.sentence_vectors[s0 : s0 + n_sentences], dtype=np.float32)
+                for n, c in enumerate(chunks):
+                    copy.write_row((key, n, Jsonb(c), len(terms[n]), np.asarray(vectors[n], dtype=np.float32)))
             with cur.copy("COPY citeqa_sentences (key, n, embedding) FROM STDIN WITH (FORMAT BINARY)") as copy:
                 copy.set_types(["text", "int4", "vector"])
-                for n in range(n_sentences):
-                    copy.write_row((key, n, vectors[n]))
+                for n, v in enumerate(np.asarray(sentence_vectors, dtype=np.float32)):
+                    copy.write_row((key, n, v))
             with cur.copy("COPY citeqa_postings (key, n, term, tf, length) FROM STDIN") as copy:
                 for n, chunk_terms in enumerate(terms):
                     for term, tf in Counter(chunk_terms).items():
                         copy.write_row((key, n, term, tf, len(chunk_terms)))
-        _write_words(conn, key, [build.chunks[r]["index_text"] for r in rows])
+        _write_words(conn, key, [c["index_text"] for c in chunks])
 
 
 def _write_words(conn, key: str, texts: list[str]) -> None:
@@ -429,6 +436,10 @@ class PostgresIndex(Index):
     def chunks_of(self, doc: str) -> list[dict]:
         return self.chunks.of_document(self._place[doc]) if doc in self._place else []
 
+    def sentence_count(self, doc: str) -> int:
+        i = self._place[doc]
+        return (self.placement[i + 1][3] if i + 1 < len(self.placement) else len(self.sentence_vectors)) - self.placement[i][3]
+
     @cached_property
     def vocabulary(self) -> list[str]:
         with self.store._connection() as conn:
@@ -483,14 +494,14 @@ class PostgresIndex(Index):
         # Each occurrence of a term in the query counts, as in bm25s.
         names = list(weights)
         counts = [terms.count(t) for t in names]
-        with self.store._connection() as conn:
-            rows = conn.execute(
-                "SELECT p.key, p.n, sum(q.w * q.c * p.tf / (p.tf + %s * (1 - %s + %s * p.length / %s))) "
-                "FROM citeqa_postings p JOIN unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, c) ON q.term = p.term "
-                "WHERE p.key IN (SELECT key FROM citeqa_build_documents WHERE build = %s) GROUP BY p.key, p.n",
-                (K1, B, B, self.avgdl or 1.0, names, [weights[t] for t in names], counts, self.build)).fetchall()
-        for key, n, s in rows:
-            scores[self._row0[key] + n] = s
+        with self.store._connection() as conn, conn.cursor(binary=True) as cur:
+            rows, values = cur.execute(
+                "SELECT coalesce(array_agg(r), '{}'), coalesce(array_agg(s), '{}') FROM ("
+                "SELECT bd.row0 + p.n AS r, sum(q.w * q.c * p.tf / (p.tf + %s * (1 - %s + %s * p.length / %s)))::float4 AS s "
+                "FROM unnest(%s::text[], %s::float8[], %s::int[]) AS q(term, w, c) JOIN citeqa_postings p ON p.term = q.term "
+                "JOIN citeqa_build_documents bd ON bd.key = p.key AND bd.build = %s GROUP BY 1) t",
+                (K1, B, B, self.avgdl or 1.0, names, [weights[t] for t in names], counts, self.build)).fetchone()
+        scores[np.asarray(rows, dtype=np.int64)] = np.asarray(values, dtype=np.float32)
         return scores
 
     def _idf(self, df: int) -> float:
