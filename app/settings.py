@@ -79,9 +79,6 @@ class Settings:
     model_dir: Path = DEFAULT_MODEL_DIR
     n_ctx: int = 4096
     max_tokens: int = 160
-    # Prompt-lookup decoding: tokens the local model drafts from its prompt at each step (answers
-    # copy the evidence), checked in one forward pass; 0: off. Chosen by bench/generation.py.
-    prompt_lookup: int = 0
     # Refuse when the LLM's own judgement that the passages answer (P("yes")) is below this; 0: never.
     judge_threshold: float = 0.0
     # Evidence fed to an LLM, in cl100k tokens: reading the prompt dominates time to first token.
@@ -149,8 +146,6 @@ class Settings:
             )
         if self.embed_precision not in ("auto", "float32", "bfloat16"):
             raise SettingsError(f"CITEQA_EMBED_PRECISION={self.embed_precision!r}: choose 'auto', 'float32' or 'bfloat16'")
-        if self.prompt_lookup < 0:
-            raise SettingsError(f"CITEQA_PROMPT_LOOKUP={self.prompt_lookup} must be 0 (off) or more")
         if self.threads < 1:
             raise SettingsError(f"CITEQA_THREADS={self.threads} must be 1 or more")
 

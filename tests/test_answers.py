@@ -52,6 +52,10 @@ def test_fed_question_gets_the_seven_priority_issues_cited(assistant):
         ("When was the First Global Cross-border E-commerce Conference held?", "February 9-10, 2018"),
         ("Where did Alibaba's eWTP launch its first hub?", "Malaysia"),
         ("Who will implement the ASEAN e-commerce agreement?", "ASEAN E-Commerce Coordination Committee"),
+        # The answers are in sentences that refer back ("This session ...", "The event was ..."): the
+        # heading or the sentence before names what the question asks about.
+        ("Who moderated the High-Level Event on Digital Transformation for All?", "Nancy Kacungira"),
+        ("Who co-organized the Beijing cross-border e-commerce conference?", "World Customs Organization"),
     ],
 )
 def test_answers_hold_the_fact_and_cite_it(assistant, question, expected):

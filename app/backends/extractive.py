@@ -19,6 +19,7 @@ from ..prompts import Prompts
 from ..retrieval import Retrieved
 from . import Draft
 
+_REFERS_BACK = re.compile(r"(?:it|its|he|his|she|her|they|their|this|these|that|those|such|the\s+\w+\s+(?:was|is|were|are|will|has|had|have))\b", re.IGNORECASE)
 _NAME = re.compile(r"[A-Za-z0-9][\w'’-]*")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 # What kind of answer a question asks for, and what a sentence holding one looks like.
@@ -126,11 +127,15 @@ class Extractive:
             vectors = self.index.sentence_vectors[chunk["s0"] : chunk["s0"] + len(chunk["sentences"])]
             dense = vectors @ retrieved.query_vector if len(vectors) else np.zeros(0)
             for j, (start, end, text, kind) in enumerate(chunk["sentences"]):
+                terms = set(lexical.tokenize(text))
+                # "This session featured a dialogue moderated by ...": a sentence that refers back is
+                # about what the one before it (or, first in its passage, the heading) names, and holds those words as its own.
+                if _REFERS_BACK.match(text):
+                    terms |= set(lexical.tokenize(chunk["sentences"][j - 1][2] if j else chunk["section"] or ""))
                 key = " ".join(text.split()).lower()
                 if key in seen or looks_like_instructions(text):  # a repeat (overlapping chunks, a text that says it twice), or an injection
                     continue
                 seen.add(key)
-                terms = set(lexical.tokenize(text))
                 held = sum(w if t in terms else 0.5 * w if t in context else 0.0 for t, w in weights.items())
                 lex = held / total if total else 0.0
                 score = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n

@@ -83,19 +83,18 @@ def model_file(name: str, model_dir: Path) -> Path:
 class LocalLlama:
     name = "local"
 
-    def __init__(self, model: str, model_dir: Path, n_ctx: int = 4096, threads: int = 2, prompt_lookup: int = 0):
+    def __init__(self, model: str, model_dir: Path, n_ctx: int = 4096, threads: int = 2):
         self.model = model
         self.model_dir = model_dir
         self.n_ctx = n_ctx
         self.threads = threads
-        self.prompt_lookup = prompt_lookup
         self._llm = None
         self._lock = threading.Lock()  # one generation at a time: two would thrash two cores
         self.generated = 0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "LocalLlama":
-        return cls(settings.llm_model, settings.model_dir, settings.n_ctx, settings.threads, settings.prompt_lookup)
+        return cls(settings.llm_model, settings.model_dir, settings.n_ctx, settings.threads)
 
     def describe(self) -> str:
         return f"local {self.model}"
@@ -104,15 +103,12 @@ class LocalLlama:
         if self._llm is None:
             try:
                 from llama_cpp import Llama
-                from llama_cpp.llama_speculative import LlamaPromptLookupDecoding
             except ImportError:
                 raise GeneratorUnavailable("llama-cpp-python is not installed; get it with: pip install llama-cpp-python==0.3.36 (or `make install`)") from None
             path = model_file(self.model, self.model_dir)
             # The KV cache of the previous prompt is kept, so the fixed system-prompt prefix is read once.
             # n_threads_batch too: it defaults to every core, which is not what CITEQA_THREADS asked for.
-            draft = LlamaPromptLookupDecoding(num_pred_tokens=self.prompt_lookup) if self.prompt_lookup else None
-            self._llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, n_threads_batch=self.threads,
-                              draft_model=draft, verbose=False)
+            self._llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, n_threads_batch=self.threads, verbose=False)
         return self._llm
 
     def count_tokens(self, text: str) -> int:
