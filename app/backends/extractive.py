@@ -47,7 +47,7 @@ class Candidate:
 class Extractive:
     name = "extractive"
 
-    def __init__(self, index: Index, prompts: Prompts, max_sentences: int = 3, min_score: float = 0.36, keep_ratio: float = 0.85):
+    def __init__(self, index: Index, prompts: Prompts, max_sentences: int = 3, min_score: float = 0.33, keep_ratio: float = 0.85):
         self.index = index
         self.prompts = prompts
         self.max_sentences = max_sentences
