@@ -58,7 +58,23 @@ class Records:
         return data
 
 
-class ChunkTable(Sequence):
+class Rows(Sequence):
+    """A build's chunks by row, each read when first asked for: what ChunkTable and a database store share."""
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"chunk row {i} out of range")
+        return self._chunk(i)
+
+    def _chunk(self, i: int) -> dict:
+        raise NotImplementedError
+
+
+class ChunkTable(Rows):
     """The chunks (dicts, as ingest made them), parsed on first use and kept."""
 
     def __init__(self, records: Records):
@@ -68,13 +84,7 @@ class ChunkTable(Sequence):
     def __len__(self) -> int:
         return len(self._records)
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self[j] for j in range(*i.indices(len(self)))]
-        if i < 0:
-            i += len(self)
-        if not 0 <= i < len(self):
-            raise IndexError(f"chunk row {i} out of range")
+    def _chunk(self, i: int) -> dict:
         chunk = self._parsed.get(i)
         if chunk is None:
             try:

@@ -33,7 +33,7 @@ import sys
 import threading
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import contextmanager
 from functools import cached_property
 from urllib.parse import urlsplit, urlunsplit
@@ -44,6 +44,7 @@ from ..index import Index
 from ..storage import IndexLockedError
 from .. import lexical
 from . import Store, StoreUnavailable
+from .lazy import Rows
 
 SCHEMA_VERSION = 3  # 3: citeqa_words, the covering index of postings
 CHANNEL = "citeqa_builds"  # NOTIFY at every publish
@@ -208,7 +209,10 @@ class PostgresStore(Store):
     def _open(self, conn, build: int, manifest: dict) -> "PostgresIndex":
         placement = [tuple(r) for r in conn.execute(
             "SELECT bd.name, bd.key, bd.row0, bd.s0 FROM citeqa_build_documents bd WHERE bd.build = %s ORDER BY bd.row0", (build,))]
-        n, avgdl, n_sentences = conn.execute(self._STATS, (build,)).fetchone()
+        n, avgdl = conn.execute(self._STATS, (build,)).fetchone()
+        # Counted from the sentence vectors' keys (an index scan), not from every chunk's JSON.
+        (n_sentences,) = conn.execute("SELECT count(*) FROM citeqa_build_documents bd JOIN citeqa_sentences s USING (key) WHERE bd.build = %s",
+                                      (build,)).fetchone()
         return PostgresIndex(self, int(build), manifest, placement, int(n), float(avgdl), int(n_sentences))
 
     def wait_for_build(self, seconds: float, stop: threading.Event) -> None:
@@ -227,8 +231,7 @@ class PostgresStore(Store):
             self._listener = None
             stop.wait(seconds)
 
-    _STATS = ("SELECT count(*), coalesce(avg(c.length), 0), coalesce(sum(jsonb_array_length(c.data->'sentences')), 0) "
-              "FROM citeqa_build_documents bd JOIN citeqa_chunks c USING (key) WHERE bd.build = %s")
+    _STATS = "SELECT count(*), coalesce(avg(c.length), 0) FROM citeqa_build_documents bd JOIN citeqa_chunks c USING (key) WHERE bd.build = %s"
 
     def publish(self, build, stages: dict[str, float]) -> "PostgresIndex":
         t = time.perf_counter()
@@ -359,7 +362,7 @@ class _Cache:
                 self._items.popitem(last=False)
 
 
-class _Chunks(Sequence):
+class _Chunks(Rows):
     """The build's chunks by row, fetched when asked for: a server holds only those questions read."""
 
     def __init__(self, index: "PostgresIndex"):
@@ -369,13 +372,7 @@ class _Chunks(Sequence):
     def __len__(self) -> int:
         return self.index.vectors.rows
 
-    def __getitem__(self, row):
-        if isinstance(row, slice):
-            return [self[r] for r in range(*row.indices(len(self)))]
-        if row < 0:
-            row += len(self)
-        if not 0 <= row < len(self):
-            raise IndexError(f"chunk row {row} out of range")
+    def _chunk(self, row: int) -> dict:
         return self._cache.get(row, lambda: self._fetch(row))
 
     def _fetch(self, row: int) -> dict:
