@@ -26,7 +26,9 @@ from test_cli import CITEQA
 def postgres():
     # Not under pytest's tmp folder: that is private to root, and the server runs as its own user.
     folder = Path(tempfile.mkdtemp(prefix="citeqa-pg-"))
-    yield Postgres(folder)
+    pg = Postgres(folder)
+    yield pg
+    pg.stop()  # before its folder goes: the stop at exit would find no data folder and leave the server running
     shutil.rmtree(folder, ignore_errors=True)
 
 
