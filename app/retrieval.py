@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import lexical
+from . import lexical, questions
 from .answers import Passage
 from .embeddings import Embedder
 from .index import Index
@@ -22,6 +22,15 @@ class Hit:
 
 
 @dataclass
+class Part:
+    """One part of a compound question (questions.parts), as the sentence selector weighs it."""
+
+    question: str
+    query_vector: np.ndarray
+    terms: list[str]
+
+
+@dataclass
 class Retrieved:
     """What retrieval found for one question, with what the answerers need to weigh it."""
 
@@ -31,6 +40,7 @@ class Retrieved:
     hits: list[Hit]
     passages: list[Passage]
     timings_ms: dict[str, float] = field(default_factory=dict)
+    parts: list[Part] = field(default_factory=list)  # a compound question's parts; [] when it asks one thing
 
 
 def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
@@ -43,6 +53,13 @@ def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
     above = np.flatnonzero(scores > nth)
     rows = np.concatenate([above, np.flatnonzero(scores == nth)[: n - len(above)]])  # ties at the cut: lowest rows
     return rows[np.lexsort((rows, -scores[rows]))]
+
+
+def with_leads(ranking: list[int], leads: list[int], k: int) -> list[int]:
+    """The first k of `ranking`, keeping every row of `leads` (each part's best passage) among them, in ranking order."""
+    keep = set(leads[:k])
+    keep |= set([r for r in ranking if r not in keep][: k - len(keep)])
+    return [r for r in ranking if r in keep]
 
 
 class Retriever:
@@ -61,10 +78,23 @@ class Retriever:
     def search(self, question: str, k: int, context: str = "") -> Retrieved:
         """The k best passages for `question`; `context` (the conversation so far) favours the documents it is about."""
         timings = {}
+        asked = questions.parts(question)
         t = time.perf_counter()
-        query, *about = self.embedder.encode([question, context] if context else [question])
+        query, *rest = self.embedder.encode([question, *asked, *([context] if context else [])])
+        part_vectors, about = rest[: len(asked)], rest[len(asked) :]
         timings["embed_query"] = (time.perf_counter() - t) * 1000
         fused, dense_of, bm25_of, terms, bm25_all = self._fuse(question, query, timings)
+        parts, leads = [], []
+        for text, vector in zip(asked, part_vectors):
+            # Each part's best passages rank as high as they would for that part asked alone.
+            part_fused, _, _, part_terms, _ = self._fuse(text, vector, {})
+            new = [r for r in part_fused if r not in fused]
+            for r, d in zip(new, (self.index.vectors[new] @ query).tolist() if new else []):
+                dense_of[r], bm25_of[r], fused[r] = d, float(bm25_all[r]), 0.0
+            for r, v in part_fused.items():
+                fused[r] = max(fused[r], v)
+            parts.append(Part(text, vector, part_terms))
+            leads += sorted(part_fused, key=lambda r: (-part_fused[r], r))[:1]
         if about:
             # A follow-up is about what the conversation was about: the documents that the
             # conversation's own words find best get a share of the score, and their passages
@@ -89,11 +119,11 @@ class Retriever:
                 fused[r] += self.context_weight * doc_score.get(self.index.chunks[r]["doc"], 0.0)
             timings["context"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        best = sorted(fused, key=lambda r: (-fused[r], r))[:k]
+        best = with_leads(sorted(fused, key=lambda r: (-fused[r], r)), list(dict.fromkeys(leads)), k)
         hits = [Hit(row, fused[row], dense_of[row], bm25_of[row]) for row in best]
         passages = [self._passage(h) for h in hits]
         timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
-        return Retrieved(question, query, terms, hits, passages, timings)
+        return Retrieved(question, query, terms, hits, passages, timings, parts)
 
     def _fuse(self, question: str, query: np.ndarray, timings: dict[str, float]):
         """Dense and BM25 candidates of one query, with their fused scores."""

@@ -69,6 +69,24 @@ def test_answers_hold_the_fact_and_cite_it(assistant, question, expected):
 
 
 @pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("How many WTO members take part in the e-commerce initiative, and who will implement the ASEAN agreement?", ["87", "ASEAN E-Commerce Coordination Committee"]),
+        ("Where did Alibaba's eWTP launch its first hub, and who moderated the High-Level Event on Digital Transformation for All?", ["Malaysia", "Nancy Kacungira"]),
+        # A choice between two events is answered by a count from each, not by a date.
+        ("Which conference drew more representatives: the Beijing cross-border e-commerce conference or E-Commerce Week 2017?", ["2,000", "1,000"]),
+    ],
+)
+def test_each_part_of_a_compound_question_is_answered_and_cited(assistant, question, expected):
+    answer = assistant.ask(question)
+    assert not answer.abstained
+    for fact in expected:
+        assert fact in answer.answer
+        assert any(fact in " ".join(c.text.split()) for c in answer.citations), fact
+    assert_contract(answer)
+
+
+@pytest.mark.parametrize(
     "question",
     [
         "What did the Federal Reserve propose?",

@@ -51,6 +51,16 @@ def test_top_rows_is_a_full_sort_cut_short_ties_broken_by_row():
     assert len(top_rows(np.ones(4, dtype=np.float32), 0)) == 0
 
 
+def test_each_part_of_a_compound_question_keeps_its_best_passage():
+    from app.retrieval import with_leads
+
+    ranking = [4, 9, 1, 7, 3, 8, 2]
+    assert with_leads(ranking, [], 5) == [4, 9, 1, 7, 3]
+    assert with_leads(ranking, [2], 5) == [4, 9, 1, 7, 2]  # the part's passage in, the weakest other out
+    assert with_leads(ranking, [9, 2, 8], 5) == [4, 9, 1, 8, 2]  # still in ranking order
+    assert with_leads(ranking[:2], [9], 5) == [4, 9]
+
+
 def test_a_follow_up_stays_with_the_document_the_conversation_is_about(assistant):
     asean = "003_6f832b08e556fda3.txt"
     history = [

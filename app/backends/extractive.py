@@ -16,17 +16,31 @@ from .. import lexical, names
 from ..safety import looks_like_instructions
 from ..index import Index
 from ..prompts import Prompts
-from ..retrieval import Retrieved
+from ..retrieval import Part, Retrieved
 from . import Draft
 
 _REFERS_BACK = re.compile(r"(?:it|its|he|his|she|her|they|their|this|these|that|those|such|the\s+\w+\s+(?:was|is|were|are|will|has|had|have))\b", re.IGNORECASE)
 _NAME = re.compile(r"[A-Za-z0-9][\w'’-]*")
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-# What kind of answer a question asks for, and what a sentence holding one looks like.
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|third|quarter)\b", re.I)
+_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?|\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?\s+(?:{_MONTHS})|(?:1[89]|20)\d\d)\b")
+
+
+_ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
+
+
+def _count(text: str) -> bool:
+    """Whether the text holds a count: a number that is not a date or an ordinal ("on February 9-10, 2018, the 3rd" counts nothing)."""
+    return bool(_NUMBER.search(_ORDINAL.sub(" ", _DATE.sub(" ", text))))
+
+
+# What kind of answer a question asks for, and whether a sentence holds one.
 _ANSWER_TYPES = [
-    (re.compile(r"^\s*(when|what (year|date|month|day))\b", re.I), re.compile(rf"\b(1[89]\d\d|20\d\d|{_MONTHS})\b")),
-    (re.compile(r"^\s*how (many|much|long|large|big)\b|\bwhat (number|share|percentage)\b", re.I), re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|third|quarter)\b", re.I)),
-    (re.compile(r"^\s*(who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
+    (re.compile(r"^\s*(when|what (year|date|month|day))\b", re.I), re.compile(rf"\b(1[89]\d\d|20\d\d|{_MONTHS})\b").search),
+    (re.compile(r"^\s*how (much|long|large|big)\b|\bwhat (share|percentage)\b", re.I), _NUMBER.search),
+    # "Which event drew more participants?" compares counts.
+    (re.compile(r"^\s*how many\b|\bwhat number\b|^\s*which\b.*\b(more|fewer|most|fewest)\s+(?!\w+ous\b)[a-z]+s\b", re.I), _count),
+    (re.compile(r"^\s*(who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+").search),
 ]
 
 
@@ -72,7 +86,7 @@ class Extractive:
         return [f"passage {', '.join(flagged)} holds text that reads like instructions to an AI; that text was not used"] if flagged else []
 
     def answer(self, retrieved: Retrieved, candidates: list[Candidate]) -> Draft:
-        return self.compose(self.select(candidates, retrieved))
+        return self.compose(self.choose(candidates, retrieved))
 
     def refusal_reason(self, retrieved: Retrieved, candidates: list[Candidate]) -> str | None:
         """Why the evidence is too weak to answer from, or None when it is not."""
@@ -113,19 +127,19 @@ class Extractive:
             return True
         return names.near_spelling(word, self.index.vocabulary)
 
-    def score_sentences(self, retrieved: Retrieved) -> list[Candidate]:
-        """Every retrieved sentence, scored by meaning, by the question's words it holds, and by answer type."""
-        q_terms = set(retrieved.terms)
-        weights = {t: self.index.idf(t) for t in q_terms}
+    def score_sentences(self, retrieved: Retrieved, part: Part | None = None) -> list[Candidate]:
+        """Every retrieved sentence, scored by meaning, by the question's (or `part`'s) words it holds, and by answer type."""
+        asked = part or retrieved
+        weights = {t: self.index.idf(t) for t in set(asked.terms)}
         total = sum(weights.values())
-        wanted = [shape for question, shape in _ANSWER_TYPES if question.search(retrieved.question)]
+        wanted = [holds for question, holds in _ANSWER_TYPES if question.search(asked.question)]
         out, seen = [], set()
         for n, hit in enumerate(retrieved.hits, start=1):
             chunk = self.index.chunks[hit.row]
             # Words of the heading and neighbouring sentences count half: they say what the sentence is about.
             context = set(lexical.tokenize(chunk["index_text"]))
             vectors = self.index.sentence_vectors[chunk["s0"] : chunk["s0"] + len(chunk["sentences"])]
-            dense = vectors @ retrieved.query_vector if len(vectors) else np.zeros(0)
+            dense = vectors @ asked.query_vector if len(vectors) else np.zeros(0)
             for j, (start, end, text, kind) in enumerate(chunk["sentences"]):
                 terms = set(lexical.tokenize(text))
                 # "This session featured a dialogue moderated by ...": a sentence that refers back is
@@ -140,17 +154,33 @@ class Extractive:
                 lex = held / total if total else 0.0
                 score = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
                 if wanted:  # a "when" question is not answered by a sentence without a date
-                    score = score + 0.05 if all(shape.search(text) for shape in wanted) else score * 0.8
+                    score = score + 0.05 if all(holds(text) for holds in wanted) else score * 0.8
                 out.append(Candidate(n, j, chunk["s0"] + j, start, end, text, kind, float(dense[j]), lex, score))
         out.sort(key=lambda c: -c.score)
         return out
 
-    def select(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Candidate]:
-        """The sentences that answer, in the order they are quoted; both backends quote these."""
+    def choose(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Candidate]:
+        """The sentences that answer, in the order they are quoted; both backends quote these.
+
+        A compound question's answer adds each part's best sentence (with its list) that the
+        question's own choice left out, when that part is addressed at all."""
+        chosen = self.select(candidates, retrieved)
+        held = {(c.n, c.position) for c in chosen}
+        for part in retrieved.parts:
+            scored = self.score_sentences(retrieved, part)
+            if not scored or scored[0].score < self.min_score:
+                continue
+            added = [c for c in self.select(scored, retrieved) if (c.n, c.position) not in held]
+            chosen += added
+            held |= {(c.n, c.position) for c in added}
+        return chosen
+
+    def select(self, candidates: list[Candidate], retrieved: Retrieved, limit: int = 0) -> list[Candidate]:
+        """The best sentences of one question (up to `limit`, or max_sentences), with the lists they introduce."""
         best = candidates[0]
         chosen = [best]
         for c in candidates[1:]:
-            if len(chosen) >= self.max_sentences or c.score < self.keep_ratio * best.score:
+            if len(chosen) >= (limit or self.max_sentences) or c.score < self.keep_ratio * best.score:
                 break
             if c.kind != "item":  # items are only quoted with the sentence that introduces them
                 chosen.append(c)

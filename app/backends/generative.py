@@ -53,7 +53,7 @@ class Generative:
             yield draft.text
             yield draft
             return
-        chosen = ex.select(candidates, retrieved)
+        chosen = ex.choose(candidates, retrieved)
         quotes = ex.compose(chosen)
         threshold, stages = self.settings.judge_threshold, {}
         answerability = None
@@ -69,7 +69,9 @@ class Generative:
                 yield draft.text
                 yield draft
                 return
-        messages, evidence = self.messages(retrieved, candidates, style)
+        # The chosen sentences lead the evidence: a compound question's parts chose some by their own scores.
+        lead = [replace(c, score=candidates[0].score) for c in chosen if c.kind != "item"] if retrieved.parts else []
+        messages, evidence = self.messages(retrieved, lead + candidates, style)
         prompt_tokens = sum(tokens.count(m["content"]) for m in messages)
         raw = ""
         with closing(self.generator.execute(messages, Options(max_tokens=self.settings.max_tokens))) as stream:
