@@ -10,7 +10,8 @@ from __future__ import annotations
 import bisect
 from functools import lru_cache
 
-# Place names with their adjectives and demonyms, each group one line: any form mentions the others.
+# Place names with their adjectives and demonyms, each group one line: any form mentions the others
+# (and ASEAN, the Association of Southeast Asian Nations, is what a "Southeast Asian" pact names).
 _GROUPS = """
 afghanistan afghan | africa african | albania albanian | algeria algerian | america american | arab arabic arabian arabia
 argentina argentine argentinian | armenia armenian | asia asian | assyria assyrian | australia australian | austria austrian
@@ -34,6 +35,7 @@ spain spanish spaniard | sudan sudanese | sweden swedish swede | switzerland swi
 tanzania tanzanian | texas texan | thailand thai | tibet tibetan | tunisia tunisian | turkey turkish turk | uganda ugandan
 ukraine ukrainian | uruguay uruguayan | uzbekistan uzbek | venezuela venezuelan | venice venetian | vietnam vietnamese
 wales welsh | yemen yemeni | zambia zambian | zimbabwe zimbabwean
+asean southeast asian
 """
 
 
@@ -43,7 +45,7 @@ def _forms() -> dict[str, frozenset[str]]:
     for group in _GROUPS.replace("\n", " | ").split("|"):
         forms = frozenset(group.split())
         for f in forms:
-            out[f] = forms
+            out[f] = out.get(f, frozenset()) | forms  # "asian" is in two groups
     return out
 
 

@@ -58,6 +58,7 @@ def test_fed_question_gets_the_seven_priority_issues_cited(assistant):
         ("Who co-organized the Beijing cross-border e-commerce conference?", "World Customs Organization"),
         # A paraphrase that shares few words with the text is answered, not refused as unaddressed.
         ("Which yardstick puts the continent at the bottom for readiness to sell online?", "B2C E-Commerce Index"),
+        ("What is the revenue of online travel services in ASEAN?", "$30 billion"),
     ],
 )
 def test_answers_hold_the_fact_and_cite_it(assistant, question, expected):
@@ -93,6 +94,9 @@ def test_each_part_of_a_compound_question_is_answered_and_cited(assistant, quest
         "Who won the 2018 FIFA World Cup?",
         "what is the boiling point of mercury",
         "What did the Bank of Japan decide about interest rates?",
+        # A sum of money asked where the passages give none (near misses: the names are in the collection).
+        "How much money did UNCTAD spend on E-Commerce Week 2017?",
+        "What was the budget of the Beijing cross-border e-commerce conference?",
     ],
 )
 def test_questions_the_collection_cannot_answer_are_refused(assistant, question):

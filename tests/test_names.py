@@ -11,6 +11,7 @@ TEXT = {
     "trade.txt": "Exporters\n\nExporters from the Philippines asked for faster customs clearance at the ports of Manila.\n",
     "bank.txt": "Microcredit\n\nMohammed Yunus said that microcredit gives rural women access to e-commerce.\n",
     "rules.txt": "Regulation\n\nRegulators in China announced new rules for cross-border parcels in 2018.\n",
+    "pact.txt": "Regional rules\n\nThe ASEAN agreement on electronic commerce will be implemented by a coordinating committee.\n",
 }
 
 
@@ -32,6 +33,7 @@ def names_assistant(tmp_path_factory, embedder):
         ("What did Filipino exporters ask for?", "faster customs clearance"),
         ("What did Mohammad Yunus say about microcredit?", "rural women"),
         ("What did Chinese regulators announce?", "cross-border parcels"),
+        ("Who will implement the Southeast Asian e-commerce agreement?", "coordinating committee"),  # ASEAN: Southeast Asian Nations
     ],
 )
 def test_another_form_of_a_name_is_answered(names_assistant, question, fact):

@@ -34,6 +34,18 @@ def _count(text: str) -> bool:
     return bool(_NUMBER.search(_ORDINAL.sub(" ", _DATE.sub(" ", text))))
 
 
+# A question for a sum of money is refused when no passage gives one ("How much did the World Bank pledge?").
+_MONEY_QUESTION = re.compile(
+    r"\bhow much (money|funding)\b|\bhow much did\b.*\b(cost|pay|paid|earn|raise|spend|pledge|gross|fund|invest|sell for)\b|"
+    r"\b(price|revenue|revenues|salary|budget|turnover|profit|valuation)\b|\bin (US |U\.S\. )?(dollars|euros|pounds|yuan)\b",
+    re.I,
+)
+_MONEY = re.compile(
+    r"[$€£¥]|\b(USD|EUR|GBP|CNY|RMB|US\$)\b|\b(dollars?|euros?|pounds sterling|yuan|renminbi|yen|francs?|rupees?|ringgit)\b|"
+    r"\d\s*(million|billion|trillion|bn)\b",
+    re.I,
+)
+
 # What kind of answer a question asks for, and whether a sentence holds one.
 _ANSWER_TYPES = [
     (re.compile(r"^\s*(when|what (year|date|month|day))\b", re.I), re.compile(rf"\b(1[89]\d\d|20\d\d|{_MONTHS})\b").search),
@@ -97,6 +109,8 @@ class Extractive:
             return f"no document in it mentions {', '.join(unknown)}"
         if not candidates or candidates[0].score < self.min_score:
             return "the closest passages do not address it"
+        if _MONEY_QUESTION.search(retrieved.question) and not any(_MONEY.search(c.text) for c in candidates if c.score >= self.min_score):
+            return "it asks for a sum of money and no passage found gives one"
         return None
 
     def refuse(self, reason: str = "") -> Draft:
