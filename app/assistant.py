@@ -64,6 +64,13 @@ def conversation_context(history: list[dict[str, str]], refusal: str, turns: int
     return " ".join(" ".join(parts).split())
 
 
+def previous_answer(history: list[dict[str, str]], refusal: str) -> str:
+    """The conversation's last answer, as text (markers removed); "" when there is none or it was a refusal."""
+    last = next((m["content"] for m in reversed(history) if m["role"] == "assistant"), "")
+    text = " ".join(MARKER.sub("", last).split())
+    return "" if text.startswith(refusal.rstrip(".")) else text
+
+
 @dataclass
 class View:
     """One build and what answers from it; a question uses one view from start to end, even if a new build is swapped in meanwhile."""
@@ -205,7 +212,10 @@ class Assistant:
         return question
 
     def retrieve(self, question: str, k: int | None = None, history: list[dict[str, str]] | None = None, view: View | None = None) -> Retrieved:
-        return (view or self.view).retriever.search(question, k or self.settings.top_k, conversation_context(history or [], self.prompts.refusal()))
+        history = history or []
+        retrieved = (view or self.view).retriever.search(question, k or self.settings.top_k, conversation_context(history, self.prompts.refusal()))
+        retrieved.previous_answer = previous_answer(history, self.prompts.refusal())
+        return retrieved
 
     def ask(self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None,
             style: str = "") -> Answer:

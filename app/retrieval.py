@@ -41,6 +41,7 @@ class Retrieved:
     passages: list[Passage]
     timings_ms: dict[str, float] = field(default_factory=dict)
     parts: list[Part] = field(default_factory=list)  # a compound question's parts; [] when it asks one thing
+    previous_answer: str = ""  # in a conversation, the last answer given (markers removed); "" for a first question
 
 
 def top_rows(scores: np.ndarray, n: int) -> np.ndarray:

@@ -56,6 +56,10 @@ _ANSWER_TYPES = [
 ]
 
 
+# A follow-up's sentences up to FLOW_WINDOW characters after the last answer gain up to FLOW_NEXT (bench/README.md, "Follow-ups").
+FLOW_NEXT, FLOW_WINDOW = 0.1, 800
+
+
 @dataclass
 class Candidate:
     n: int  # passage number, 1-based
@@ -147,9 +151,11 @@ class Extractive:
         weights = {t: self.index.idf(t) for t in set(asked.terms)}
         total = sum(weights.values())
         wanted = [holds for question, holds in _ANSWER_TYPES if question.search(asked.question)]
+        said = self._said(retrieved)
         out, seen = [], set()
         for n, hit in enumerate(retrieved.hits, start=1):
             chunk = self.index.chunks[hit.row]
+            said_up_to = said.get(chunk["doc"])
             # Words of the heading and neighbouring sentences count half: they say what the sentence is about.
             context = set(lexical.tokenize(chunk["index_text"]))
             vectors = self.index.sentence_vectors[chunk["s0"] : chunk["s0"] + len(chunk["sentences"])]
@@ -169,6 +175,8 @@ class Extractive:
                 score = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
                 if wanted:  # a "when" question is not answered by a sentence without a date
                     score = score + 0.05 if all(holds(text) for holds in wanted) else score * 0.8
+                if said_up_to is not None:
+                    score += self._flow(start, said_up_to)
                 out.append(Candidate(n, j, chunk["s0"] + j, start, end, text, kind, float(dense[j]), lex, score))
         out.sort(key=lambda c: -c.score)
         return out
@@ -188,6 +196,26 @@ class Extractive:
             chosen += added
             held |= {(c.n, c.position) for c in added}
         return chosen
+
+    def _said(self, retrieved: Retrieved) -> dict[str, int]:
+        """Where, in each document, the retrieved sentences that the conversation's last answer said end."""
+        previous = retrieved.previous_answer.lower()
+        out: dict[str, int] = {}
+        if not previous:
+            return out
+        for hit in retrieved.hits:
+            chunk = self.index.chunks[hit.row]
+            for _, end, text, _ in chunk["sentences"]:
+                key = " ".join(text.split()).lower()
+                if key[:60] in previous or previous[:60] in key:
+                    out[chunk["doc"]] = max(out.get(chunk["doc"], 0), end)
+        return out
+
+    @staticmethod
+    def _flow(start: int, said_up_to: int) -> float:
+        """A follow-up ("What did she do after that?") is most often answered by the text just after the last answer."""
+        distance = start - said_up_to
+        return FLOW_NEXT * (1 - distance / FLOW_WINDOW) if 0 <= distance < FLOW_WINDOW else 0.0
 
     def select(self, candidates: list[Candidate], retrieved: Retrieved, limit: int = 0) -> list[Candidate]:
         """The best sentences of one question (up to `limit`, or max_sentences), with the lists they introduce."""
