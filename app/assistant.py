@@ -212,10 +212,10 @@ class Assistant:
         return question
 
     def retrieve(self, question: str, k: int | None = None, history: list[dict[str, str]] | None = None, view: View | None = None) -> Retrieved:
-        history = history or []
-        retrieved = (view or self.view).retriever.search(question, k or self.settings.top_k, conversation_context(history, self.prompts.refusal()))
-        retrieved.previous_answer = previous_answer(history, self.prompts.refusal())
-        return retrieved
+        history, refusal = history or [], self.prompts.refusal()
+        return (view or self.view).retriever.search(
+            question, k or self.settings.top_k, conversation_context(history, refusal), previous_answer(history, refusal)
+        )
 
     def ask(self, question: str, history: list[dict] | None = None, k: int | None = None, backend: str | None = None,
             style: str = "") -> Answer:

@@ -13,6 +13,11 @@ from .embeddings import Embedder
 from .index import Index
 
 
+# A follow-up's passages holding text up to FLOW_WINDOW characters after the last answer gain up to
+# FLOW_PASSAGE (bench/README.md, "Follow-ups").
+FLOW_PASSAGE, FLOW_WINDOW = 0.1, 800
+
+
 @dataclass
 class Hit:
     row: int  # the chunk's row in the index
@@ -41,7 +46,8 @@ class Retrieved:
     passages: list[Passage]
     timings_ms: dict[str, float] = field(default_factory=dict)
     parts: list[Part] = field(default_factory=list)  # a compound question's parts; [] when it asks one thing
-    previous_answer: str = ""  # in a conversation, the last answer given (markers removed); "" for a first question
+    # In a conversation, where the sentences of the last answer end in each document they are in (said_ends).
+    said: dict[str, int] = field(default_factory=dict)
 
 
 def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
@@ -54,6 +60,21 @@ def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
     above = np.flatnonzero(scores > nth)
     rows = np.concatenate([above, np.flatnonzero(scores == nth)[: n - len(above)]])  # ties at the cut: lowest rows
     return rows[np.lexsort((rows, -scores[rows]))]
+
+
+def said_ends(index: Index, rows, previous: str) -> dict[str, int]:
+    """Where, in each document, the sentences of these chunks that the conversation's last answer said end."""
+    previous = " ".join(previous.split()).lower()
+    out: dict[str, int] = {}
+    if not previous:
+        return out
+    for r in rows:
+        chunk = index.chunks[r]
+        for _, end, text, _ in chunk["sentences"]:
+            key = " ".join(text.split()).lower()
+            if key[:60] in previous or previous[:60] in key:
+                out[chunk["doc"]] = max(out.get(chunk["doc"], 0), end)
+    return out
 
 
 def with_leads(ranking: list[int], leads: list[int], k: int) -> list[int]:
@@ -76,8 +97,9 @@ class Retriever:
         self.rrf_k = rrf_k
         self.context_weight = context_weight
 
-    def search(self, question: str, k: int, context: str = "") -> Retrieved:
-        """The k best passages for `question`; `context` (the conversation so far) favours the documents it is about."""
+    def search(self, question: str, k: int, context: str = "", previous: str = "") -> Retrieved:
+        """The k best passages for `question`; `context` (the conversation so far) favours the documents it is
+        about, and the text just after `previous` (the last answer) in them."""
         timings = {}
         asked = questions.parts(question)
         t = time.perf_counter()
@@ -85,7 +107,7 @@ class Retriever:
         part_vectors, about = rest[: len(asked)], rest[len(asked) :]
         timings["embed_query"] = (time.perf_counter() - t) * 1000
         fused, dense_of, bm25_of, terms, bm25_all = self._fuse(question, query, timings)
-        parts, leads = [], []
+        parts, leads, said = [], [], {}
         for text, vector in zip(asked, part_vectors):
             # Each part's best passages rank as high as they would for that part asked alone.
             part_fused, _, _, part_terms, _ = self._fuse(text, vector, {})
@@ -116,15 +138,20 @@ class Retriever:
                     dense_of[r], bm25_of[r] = d, float(bm25_all[r])
                     # scored as convex fusion scores them (under RRF they have no rank: they enter on the prior alone)
                     fused[r] = self.dense_weight * d + (1 - self.dense_weight) * min(1.0, bm25_of[r] / top_bm25) if self.fusion == "convex" else 0.0
+            said = said_ends(self.index, [r for r in fused if self.index.chunks[r]["doc"] in focus], previous)
             for r in fused:
-                fused[r] += self.context_weight * doc_score.get(self.index.chunks[r]["doc"], 0.0)
+                c = self.index.chunks[r]
+                fused[r] += self.context_weight * doc_score.get(c["doc"], 0.0)
+                if c["doc"] in said and c["end"] > said[c["doc"]]:  # it holds text after the last answer
+                    distance = max(0, c["start"] - said[c["doc"]])
+                    fused[r] += FLOW_PASSAGE * max(0.0, 1 - distance / FLOW_WINDOW)
             timings["context"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         best = with_leads(sorted(fused, key=lambda r: (-fused[r], r)), list(dict.fromkeys(leads)), k)
         hits = [Hit(row, fused[row], dense_of[row], bm25_of[row]) for row in best]
         passages = [self._passage(h) for h in hits]
         timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
-        return Retrieved(question, query, terms, hits, passages, timings, parts)
+        return Retrieved(question, query, terms, hits, passages, timings, parts, said)
 
     def _fuse(self, question: str, query: np.ndarray, timings: dict[str, float]):
         """Dense and BM25 candidates of one query, with their fused scores."""

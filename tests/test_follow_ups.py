@@ -35,3 +35,40 @@ def test_what_happened_next_is_read_from_just_after_the_last_answer(career):
     assert not answer.abstained
     assert "In 1994 she left the orchestra" in answer.answer, answer.answer
     assert any("In 1994 she left the orchestra" in c.text for c in answer.citations)
+
+
+YEARS = [
+    ("1990", "joined the Lund Philharmonic as a violinist"), ("1994", "left the orchestra to found the Berg String Quartet"),
+    ("1999", "won the Paris chamber music competition with the quartet"), ("2003", "became a conductor at the Oslo opera house"),
+    ("2008", "moved to Vienna to teach conducting at the conservatory"), ("2012", "published a memoir about life on tour"),
+    ("2016", "returned to Lund to lead the summer festival"), ("2020", "retired from the stage after a farewell concert"),
+]
+SEASON = (
+    "The critics wrote at length about the concerts of that season, and the audiences in the halls of the northern cities "
+    "grew larger every month as word of the performances spread among the music lovers of the region."
+)
+
+
+@pytest.fixture(scope="module")
+def long_career(tmp_path_factory, embedder):
+    root = tmp_path_factory.mktemp("long-career")
+    (root / "docs").mkdir()
+    text = "Anna Berg\n\n" + " ".join(f"In {year} Anna Berg {event}. {SEASON}" for year, event in YEARS) + "\n"
+    (root / "docs" / "berg.txt").write_text(text, encoding="utf-8")
+    a = Assistant(Settings(index_dir=root / "index", sources=[root / "docs"], backend="extractive"), progress=False, embedder=embedder)
+    a.ensure_index()
+    assert len(a.index.chunks) == 3
+    return a
+
+
+def test_the_passage_that_reads_on_from_the_last_answer_ranks_above_a_distant_one(long_career):
+    history = [
+        {"role": "user", "content": "What did Anna Berg do in 1994?"},
+        {"role": "assistant", "content": "In 1994 Anna Berg left the orchestra to found the Berg String Quartet. [1]"},
+    ]
+    passages = long_career.retrieve("What happened next?", 3, history).passages
+    order = [p.start for p in passages]
+    said = next(p for p in passages if "In 1994 Anna Berg left" in p.text)
+    after = next(p for p in passages if p.start > said.start and p.start < said.end)  # overlaps it and reads on
+    distant = next(p for p in passages if p.start > said.end)
+    assert order.index(after.start) < order.index(distant.start), order

@@ -16,7 +16,7 @@ from .. import lexical, names
 from ..safety import looks_like_instructions
 from ..index import Index
 from ..prompts import Prompts
-from ..retrieval import Part, Retrieved
+from ..retrieval import FLOW_WINDOW, Part, Retrieved
 from . import Draft
 
 _REFERS_BACK = re.compile(r"(?:it|its|he|his|she|her|they|their|this|these|that|those|such|the\s+\w+\s+(?:was|is|were|are|will|has|had|have))\b", re.IGNORECASE)
@@ -57,7 +57,7 @@ _ANSWER_TYPES = [
 
 
 # A follow-up's sentences up to FLOW_WINDOW characters after the last answer gain up to FLOW_NEXT (bench/README.md, "Follow-ups").
-FLOW_NEXT, FLOW_WINDOW = 0.1, 800
+FLOW_NEXT = 0.1
 
 
 @dataclass
@@ -151,11 +151,10 @@ class Extractive:
         weights = {t: self.index.idf(t) for t in set(asked.terms)}
         total = sum(weights.values())
         wanted = [holds for question, holds in _ANSWER_TYPES if question.search(asked.question)]
-        said = self._said(retrieved)
         out, seen = [], set()
         for n, hit in enumerate(retrieved.hits, start=1):
             chunk = self.index.chunks[hit.row]
-            said_up_to = said.get(chunk["doc"])
+            said_up_to = retrieved.said.get(chunk["doc"])
             # Words of the heading and neighbouring sentences count half: they say what the sentence is about.
             context = set(lexical.tokenize(chunk["index_text"]))
             vectors = self.index.sentence_vectors[chunk["s0"] : chunk["s0"] + len(chunk["sentences"])]
@@ -196,20 +195,6 @@ class Extractive:
             chosen += added
             held |= {(c.n, c.position) for c in added}
         return chosen
-
-    def _said(self, retrieved: Retrieved) -> dict[str, int]:
-        """Where, in each document, the retrieved sentences that the conversation's last answer said end."""
-        previous = retrieved.previous_answer.lower()
-        out: dict[str, int] = {}
-        if not previous:
-            return out
-        for hit in retrieved.hits:
-            chunk = self.index.chunks[hit.row]
-            for _, end, text, _ in chunk["sentences"]:
-                key = " ".join(text.split()).lower()
-                if key[:60] in previous or previous[:60] in key:
-                    out[chunk["doc"]] = max(out.get(chunk["doc"], 0), end)
-        return out
 
     @staticmethod
     def _flow(start: int, said_up_to: int) -> float:
