@@ -148,7 +148,7 @@ def _split(text: str) -> tuple[list[tuple[int, int]], list[list[int]], list[list
     the next one first.
     """
     sentences = answer_spans(text)
-    cited = [[int(n) for n in re.findall(r"\[(\d+)\]", text[a:b])] for a, b in sentences]
+    cited = [[int(n) for m in MARKER.finditer(text, a, b) for n in re.split(r"\s*[,;]\s*", m.group(1))] for a, b in sentences]
     inherited = [
         ns or next((cited[j] for j in range(i + 1, len(cited)) if cited[j]), []) or next((cited[j] for j in range(i - 1, -1, -1) if cited[j]), [])
         for i, ns in enumerate(cited)
@@ -157,11 +157,24 @@ def _split(text: str) -> tuple[list[tuple[int, int]], list[list[int]], list[list
     return sentences, cited, inherited, bodies
 
 
+_LEADING_MARKERS = re.compile(rf"\s*(?:{MARKER.pattern}\s*)+", re.IGNORECASE)
+
+
 def answer_spans(text: str) -> list[tuple[int, int]]:
-    """[start, end) of each sentence of an answer, a list line being a sentence of its own."""
+    """[start, end) of each sentence of an answer, a list line being a sentence of its own.
+
+    Markers after a sentence's full stop ("... e-commerce. [1] Ambassador ...") are that sentence's, not the next one's."""
     spans, pos = [], 0
     for line in text.split("\n"):
-        spans += sentence_spans(text, pos, pos + len(line))
+        own: list[tuple[int, int]] = []
+        for a, b in sentence_spans(text, pos, pos + len(line)):
+            lead = _LEADING_MARKERS.match(text, a, b)
+            if lead and own:
+                own[-1] = (own[-1][0], a + len(lead.group().rstrip()))
+                a = lead.end()
+            if text[a:b].strip():
+                own.append((a, b))
+        spans += own
         pos += len(line) + 1
     return spans
 

@@ -7,21 +7,27 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import lexical, questions
+from . import lexical, questions, sentences
 from .answers import Passage
 from .embeddings import Embedder
 from .index import Index
+from .sentences import FLOW_WINDOW
 
 
 # A follow-up's passages holding text up to FLOW_WINDOW characters after the last answer gain up to
 # FLOW_PASSAGE (bench/README.md, "Follow-ups").
-FLOW_PASSAGE, FLOW_WINDOW = 0.1, 800
+FLOW_PASSAGE = 0.1
+
+
+# A first question's best RERANK_POOL passages are ranked again by fused score + RERANK_WEIGHT x their
+# best sentence's score (sentences.score) (bench/README.md, "Retrieval").
+RERANK_POOL, RERANK_WEIGHT = 10, 3.0
 
 
 @dataclass
 class Hit:
     row: int  # the chunk's row in the index
-    score: float  # fused
+    score: float  # what it was ranked by: fused, and for a first question its best sentence's too
     dense: float  # cosine similarity of question and chunk
     bm25: float
 
@@ -147,11 +153,28 @@ class Retriever:
                     fused[r] += FLOW_PASSAGE * max(0.0, 1 - distance / FLOW_WINDOW)
             timings["context"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        best = with_leads(sorted(fused, key=lambda r: (-fused[r], r)), list(dict.fromkeys(leads)), k)
+        leads = list(dict.fromkeys(leads))
+        ranking = with_leads(sorted(fused, key=lambda r: (-fused[r], r)), leads, max(k, RERANK_POOL))
+        if not about:  # (a follow-up's best sentences rank its passages worse: measured on QuAC)
+            timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+            ranking = self._rerank(ranking, fused, Part(question, query, terms))
+            timings["rerank"] = (time.perf_counter() - t) * 1000
+            t = time.perf_counter()
+        best = with_leads(ranking, leads, k)
         hits = [Hit(row, fused[row], dense_of[row], bm25_of[row]) for row in best]
         passages = [self._passage(h) for h in hits]
         timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
         return Retrieved(question, query, terms, hits, passages, timings, parts, said)
+
+    def _rerank(self, ranking: list[int], fused: dict[int, float], asked: Part) -> list[int]:
+        """The passage whose best sentence answers best first (the passage the answer will quote); `fused` updated."""
+        best_sentence: dict[int, float] = {}
+        for c in sentences.score(self.index, ranking, asked, {}):
+            best_sentence.setdefault(ranking[c.n - 1], c.score)
+        for r in ranking:
+            fused[r] += RERANK_WEIGHT * best_sentence.get(r, 0.0)
+        return sorted(ranking, key=lambda r: (-fused[r], r))
 
     def _fuse(self, question: str, query: np.ndarray, timings: dict[str, float]):
         """Dense and BM25 candidates of one query, with their fused scores."""

@@ -31,9 +31,10 @@ def best_scores(name: str) -> list[tuple[bool, float | None]]:
     seen: dict[str, float | None] = {}
     score = extractive.Extractive.score_sentences
 
-    def recording(self, retrieved):
-        out = score(self, retrieved)
-        seen["best"] = out[0].score if out else None
+    def recording(self, retrieved, part=None):
+        out = score(self, retrieved, part)
+        if part is None:  # the whole question's, not a compound question's part's
+            seen["best"] = out[0].score if out else None
         return out
 
     extractive.Extractive.score_sentences = recording

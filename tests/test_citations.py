@@ -113,3 +113,11 @@ def test_a_sentence_with_words_from_nowhere_is_unsupported(assistant, fed):
     out = check(text, evidence, assistant.index.sentence_vectors, assistant.embedder, known=assistant.index.knows, question="What did FED propose?")
     assert any("Drone parcels" in u for u in out.unsupported)
     assert not any("roadmap" in u for u in out.unsupported)
+
+
+def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before_it():
+    from app.citations import _split
+
+    _, cited, _, bodies = _split("Members issued a joint statement. [1] Ambassador Yamazaki chaired the meetings. [2, 3]\nA list item [4]")
+    assert bodies == ["Members issued a joint statement.", "Ambassador Yamazaki chaired the meetings.", "A list item"]
+    assert cited == [[1], [2, 3], [4]]

@@ -8,31 +8,16 @@ from __future__ import annotations
 
 import bisect
 import re
-from dataclasses import dataclass
 
-import numpy as np
-
-from .. import lexical, names
-from ..safety import looks_like_instructions
+from .. import lexical, names, sentences
 from ..index import Index
 from ..prompts import Prompts
-from ..retrieval import FLOW_WINDOW, Part, Retrieved
+from ..retrieval import Part, Retrieved
+from ..safety import looks_like_instructions
+from ..sentences import Candidate
 from . import Draft
 
-_REFERS_BACK = re.compile(r"(?:it|its|he|his|she|her|they|their|this|these|that|those|such|the\s+\w+\s+(?:was|is|were|are|will|has|had|have))\b", re.IGNORECASE)
 _NAME = re.compile(r"[A-Za-z0-9][\w'’-]*")
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|third|quarter)\b", re.I)
-_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?|\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?\s+(?:{_MONTHS})|(?:1[89]|20)\d\d)\b")
-
-
-_ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
-
-
-def _count(text: str) -> bool:
-    """Whether the text holds a count: a number that is not a date or an ordinal ("on February 9-10, 2018, the 3rd" counts nothing)."""
-    return bool(_NUMBER.search(_ORDINAL.sub(" ", _DATE.sub(" ", text))))
-
 
 # A question for a sum of money is refused when no passage gives one ("How much did the World Bank pledge?").
 _MONEY_QUESTION = re.compile(
@@ -45,34 +30,6 @@ _MONEY = re.compile(
     r"\d\s*(million|billion|trillion|bn)\b",
     re.I,
 )
-
-# What kind of answer a question asks for, and whether a sentence holds one.
-_ANSWER_TYPES = [
-    (re.compile(r"^\s*(when|what (year|date|month|day))\b", re.I), re.compile(rf"\b(1[89]\d\d|20\d\d|{_MONTHS})\b").search),
-    (re.compile(r"^\s*how (much|long|large|big)\b|\bwhat (share|percentage)\b", re.I), _NUMBER.search),
-    # "Which event drew more participants?" compares counts.
-    (re.compile(r"^\s*how many\b|\bwhat number\b|^\s*which\b.*\b(more|fewer|most|fewest)\s+(?!\w+ous\b)[a-z]+s\b", re.I), _count),
-    (re.compile(r"^\s*(who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+").search),
-]
-
-
-# A follow-up's sentences up to FLOW_WINDOW characters after the last answer gain up to FLOW_NEXT (bench/README.md, "Follow-ups").
-FLOW_NEXT = 0.1
-
-
-@dataclass
-class Candidate:
-    n: int  # passage number, 1-based
-    position: int  # sentence position in its chunk
-    row: int  # the sentence's row in the index's sentence vectors
-    start: int
-    end: int
-    text: str
-    kind: str
-    dense: float
-    lexical: float
-    score: float
-
 
 class Extractive:
     name = "extractive"
@@ -146,39 +103,8 @@ class Extractive:
         return names.near_spelling(word, self.index.vocabulary)
 
     def score_sentences(self, retrieved: Retrieved, part: Part | None = None) -> list[Candidate]:
-        """Every retrieved sentence, scored by meaning, by the question's (or `part`'s) words it holds, and by answer type."""
-        asked = part or retrieved
-        weights = {t: self.index.idf(t) for t in set(asked.terms)}
-        total = sum(weights.values())
-        wanted = [holds for question, holds in _ANSWER_TYPES if question.search(asked.question)]
-        out, seen = [], set()
-        for n, hit in enumerate(retrieved.hits, start=1):
-            chunk = self.index.chunks[hit.row]
-            said_up_to = retrieved.said.get(chunk["doc"])
-            # Words of the heading and neighbouring sentences count half: they say what the sentence is about.
-            context = set(lexical.tokenize(chunk["index_text"]))
-            vectors = self.index.sentence_vectors[chunk["s0"] : chunk["s0"] + len(chunk["sentences"])]
-            dense = vectors @ asked.query_vector if len(vectors) else np.zeros(0)
-            for j, (start, end, text, kind) in enumerate(chunk["sentences"]):
-                terms = set(lexical.tokenize(text))
-                # "This session featured a dialogue moderated by ...": a sentence that refers back is
-                # about what the one before it (or, first in its passage, the heading) names, and holds those words as its own.
-                if _REFERS_BACK.match(text):
-                    terms |= set(lexical.tokenize(chunk["sentences"][j - 1][2] if j else chunk["section"] or ""))
-                key = " ".join(text.split()).lower()
-                if key in seen or looks_like_instructions(text):  # a repeat (overlapping chunks, a text that says it twice), or an injection
-                    continue
-                seen.add(key)
-                held = sum(w if t in terms else 0.5 * w if t in context else 0.0 for t, w in weights.items())
-                lex = held / total if total else 0.0
-                score = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
-                if wanted:  # a "when" question is not answered by a sentence without a date
-                    score = score + 0.05 if all(holds(text) for holds in wanted) else score * 0.8
-                if said_up_to is not None:
-                    score += self._flow(start, said_up_to)
-                out.append(Candidate(n, j, chunk["s0"] + j, start, end, text, kind, float(dense[j]), lex, score))
-        out.sort(key=lambda c: -c.score)
-        return out
+        """Every retrieved sentence as an answer to the question (or to `part` of it), best first."""
+        return sentences.score(self.index, [h.row for h in retrieved.hits], part or retrieved, retrieved.said)
 
     def choose(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Candidate]:
         """The sentences that answer, in the order they are quoted; both backends quote these.
@@ -195,12 +121,6 @@ class Extractive:
             chosen += added
             held |= {(c.n, c.position) for c in added}
         return chosen
-
-    @staticmethod
-    def _flow(start: int, said_up_to: int) -> float:
-        """A follow-up ("What did she do after that?") is most often answered by the text just after the last answer."""
-        distance = start - said_up_to
-        return FLOW_NEXT * (1 - distance / FLOW_WINDOW) if 0 <= distance < FLOW_WINDOW else 0.0
 
     def select(self, candidates: list[Candidate], retrieved: Retrieved, limit: int = 0) -> list[Candidate]:
         """The best sentences of one question (up to `limit`, or max_sentences), with the lists they introduce."""

@@ -17,9 +17,10 @@ from ..citations import check
 from ..embeddings import Embedder
 from ..prompts import Prompts, select_evidence
 from ..retrieval import Retrieved
+from ..sentences import Candidate
 from ..settings import Settings
 from . import Draft, drafts
-from .extractive import Candidate, Extractive
+from .extractive import Extractive
 from .generators import Generator, GeneratorFailed, GeneratorUnavailable, Options
 
 

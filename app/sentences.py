@@ -1,0 +1,112 @@
+"""The sentences of retrieved passages, scored as answers to a question.
+
+A sentence scores by its meaning (its vector against the question's), by the question's words it
+holds (weighted by rarity; its heading's and neighbours' words count half), by whether it holds
+the kind of answer asked for (a date for "when", a count for "how many"), and, in a conversation,
+by whether it reads on from the last answer. The extractive answerer quotes the best of them;
+retrieval ranks passages by their best.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from . import lexical
+from .index import Index
+from .safety import looks_like_instructions
+
+
+class Asked(Protocol):
+    """A question as scoring needs it (a retrieval.Retrieved, or one part of a compound question)."""
+
+    question: str
+    query_vector: np.ndarray
+    terms: list[str]
+
+
+_REFERS_BACK = re.compile(r"(?:it|its|he|his|she|her|they|their|this|these|that|those|such|the\s+\w+\s+(?:was|is|were|are|will|has|had|have))\b", re.IGNORECASE)
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|third|quarter)\b", re.I)
+_DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?|\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?\s+(?:{_MONTHS})|(?:1[89]|20)\d\d)\b")
+_ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
+
+
+def _count(text: str) -> bool:
+    """Whether the text holds a count: a number that is not a date or an ordinal ("on February 9-10, 2018, the 3rd" counts nothing)."""
+    return bool(_NUMBER.search(_ORDINAL.sub(" ", _DATE.sub(" ", text))))
+
+
+# What kind of answer a question asks for, and whether a sentence holds one.
+_ANSWER_TYPES = [
+    (re.compile(r"^\s*(when|what (year|date|month|day))\b", re.I), re.compile(rf"\b(1[89]\d\d|20\d\d|{_MONTHS})\b").search),
+    (re.compile(r"^\s*how (much|long|large|big)\b|\bwhat (share|percentage)\b", re.I), _NUMBER.search),
+    # "Which event drew more participants?" compares counts.
+    (re.compile(r"^\s*how many\b|\bwhat number\b|^\s*which\b.*\b(more|fewer|most|fewest)\s+(?!\w+ous\b)[a-z]+s\b", re.I), _count),
+    (re.compile(r"^\s*(who|whom|whose)\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+").search),
+]
+
+
+# A follow-up's sentences up to FLOW_WINDOW characters after the last answer gain up to FLOW_NEXT, its passages up to
+# FLOW_PASSAGE (retrieval.py) (bench/README.md, "Follow-ups").
+FLOW_NEXT, FLOW_WINDOW = 0.1, 800
+
+
+@dataclass
+class Candidate:
+    n: int  # passage number, 1-based
+    position: int  # sentence position in its chunk
+    row: int  # the sentence's row in the index's sentence vectors
+    start: int
+    end: int
+    text: str
+    kind: str
+    dense: float
+    lexical: float
+    score: float
+
+
+def score(index: Index, rows: list[int], asked: Asked, said: dict[str, int]) -> list[Candidate]:
+    """Every sentence of the chunks at `rows` (passage n is rows[n - 1]) as an answer to `asked`, best first.
+
+    `said`: where the conversation's last answer ends in each document (retrieval.said_ends)."""
+    weights = {t: index.idf(t) for t in set(asked.terms)}
+    total = sum(weights.values())
+    wanted = [holds for question, holds in _ANSWER_TYPES if question.search(asked.question)]
+    out, seen = [], set()
+    for n, row in enumerate(rows, start=1):
+        chunk = index.chunks[row]
+        said_up_to = said.get(chunk["doc"])
+        # Words of the heading and neighbouring sentences count half: they say what the sentence is about.
+        context = set(lexical.tokenize(chunk["index_text"]))
+        vectors = index.sentence_vectors[chunk["s0"] : chunk["s0"] + len(chunk["sentences"])]
+        dense = vectors @ asked.query_vector if len(vectors) else np.zeros(0)
+        for j, (start, end, text, kind) in enumerate(chunk["sentences"]):
+            terms = set(lexical.tokenize(text))
+            # "This session featured a dialogue moderated by ...": a sentence that refers back is
+            # about what the one before it (or, first in its passage, the heading) names, and holds those words as its own.
+            if _REFERS_BACK.match(text):
+                terms |= set(lexical.tokenize(chunk["sentences"][j - 1][2] if j else chunk["section"] or ""))
+            key = " ".join(text.split()).lower()
+            if key in seen or looks_like_instructions(text):  # a repeat (overlapping chunks, a text that says it twice), or an injection
+                continue
+            seen.add(key)
+            held = sum(w if t in terms else 0.5 * w if t in context else 0.0 for t, w in weights.items())
+            lex = held / total if total else 0.0
+            score = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
+            if wanted:  # a "when" question is not answered by a sentence without a date
+                score = score + 0.05 if all(holds(text) for holds in wanted) else score * 0.8
+            if said_up_to is not None:
+                score += _flow(start, said_up_to)
+            out.append(Candidate(n, j, chunk["s0"] + j, start, end, text, kind, float(dense[j]), lex, score))
+    out.sort(key=lambda c: -c.score)
+    return out
+
+
+def _flow(start: int, said_up_to: int) -> float:
+    """A follow-up ("What did she do after that?") is most often answered by the text just after the last answer."""
+    distance = start - said_up_to
+    return FLOW_NEXT * (1 - distance / FLOW_WINDOW) if 0 <= distance < FLOW_WINDOW else 0.0
