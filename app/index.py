@@ -68,7 +68,7 @@ class Index(ABC):
     @cached_property
     def vocabulary(self) -> list[str]:
         """Every distinct word of the chunks (lexical.words), sorted: for a name spelled another way (names.py)."""
-        return sorted({w for c in self.chunks for w in lexical.words(c["index_text"])})
+        return vocabulary_of(c["index_text"] for c in self.chunks)
 
     # What a store provides ------------------------------------------------------------------
 
@@ -90,3 +90,8 @@ class Index(ABC):
     @abstractmethod
     def knows(self, term: str) -> bool:
         """Whether any chunk holds this stemmed term."""
+
+
+def vocabulary_of(texts) -> list[str]:
+    """The distinct words (lexical.words) of these texts, sorted."""
+    return sorted({w for t in texts for w in lexical.words(t)})

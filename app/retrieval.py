@@ -90,6 +90,22 @@ def with_leads(ranking: list[int], leads: list[int], k: int) -> list[int]:
     return [r for r in ranking if r in keep]
 
 
+@dataclass
+class _Scored:
+    """One search's candidate rows: fused score, cosine and BM25 of each."""
+
+    fused: dict[int, float]
+    dense_of: dict[int, float]
+    bm25_of: dict[int, float]
+    bm25_all: np.ndarray
+
+    def add(self, rows: list[int], vectors, query: np.ndarray, fuse) -> None:
+        """New candidates, their cosine and BM25 for the question, fused by fuse(row, cosine)."""
+        for r, d in zip(rows, (vectors[rows] @ query).tolist() if rows else []):
+            self.dense_of[r], self.bm25_of[r] = d, float(self.bm25_all[r])
+            self.fused[r] = fuse(r, d)
+
+
 class Retriever:
     def __init__(
         self, index: Index, embedder: Embedder, candidates: int = 30, fusion: str = "convex", dense_weight: float = 0.5, rrf_k: int = 60,
@@ -113,47 +129,14 @@ class Retriever:
         part_vectors, about = rest[: len(asked)], rest[len(asked) :]
         timings["embed_query"] = (time.perf_counter() - t) * 1000
         fused, dense_of, bm25_of, terms, bm25_all = self._fuse(question, query, timings)
-        parts, leads, said = [], [], {}
-        for text, vector in zip(asked, part_vectors):
-            # Each part's best passages rank as high as they would for that part asked alone.
-            part_fused, _, _, part_terms, _ = self._fuse(text, vector, {})
-            new = [r for r in part_fused if r not in fused]
-            for r, d in zip(new, (self.index.vectors[new] @ query).tolist() if new else []):
-                dense_of[r], bm25_of[r], fused[r] = d, float(bm25_all[r]), 0.0
-            for r, v in part_fused.items():
-                fused[r] = max(fused[r], v)
-            parts.append(Part(text, vector, part_terms))
-            leads += sorted(part_fused, key=lambda r: (-part_fused[r], r))[:1]
+        scored = _Scored(fused, dense_of, bm25_of, bm25_all)
+        parts, leads = self._add_parts(scored, query, asked, part_vectors)
+        said = {}
         if about:
-            # A follow-up is about what the conversation was about: the documents that the
-            # conversation's own words find best get a share of the score, and their passages
-            # are candidates even when the question's words alone would not find them.
             t = time.perf_counter()
-            prior = self._fuse(context, about[0], {})[0]
-            top = max(prior.values(), default=0.0) or 1.0
-            doc_score: dict[str, float] = {}
-            for r, v in prior.items():
-                doc = self.index.chunks[r]["doc"]
-                doc_score[doc] = max(doc_score.get(doc, 0.0), v / top)
-            focus = sorted(doc_score, key=lambda d: -doc_score[d])[:2]
-            extra = [r for d in focus for r in self.index.doc_rows(d) if r not in fused]
-            if extra:
-                more_dense = (self.index.vectors[extra] @ query).tolist()
-                top_bm25 = max(bm25_of.values(), default=0.0) or 1.0
-                for r, d in zip(extra, more_dense):
-                    dense_of[r], bm25_of[r] = d, float(bm25_all[r])
-                    # scored as convex fusion scores them (under RRF they have no rank: they enter on the prior alone)
-                    fused[r] = self.dense_weight * d + (1 - self.dense_weight) * min(1.0, bm25_of[r] / top_bm25) if self.fusion == "convex" else 0.0
-            said = said_ends(self.index, [r for r in fused if self.index.chunks[r]["doc"] in focus], previous)
-            for r in fused:
-                c = self.index.chunks[r]
-                fused[r] += self.context_weight * doc_score.get(c["doc"], 0.0)
-                if c["doc"] in said and c["end"] > said[c["doc"]]:  # it holds text after the last answer
-                    distance = max(0, c["start"] - said[c["doc"]])
-                    fused[r] += FLOW_PASSAGE * max(0.0, 1 - distance / FLOW_WINDOW)
+            said = self._follow(scored, query, context, about[0], previous)
             timings["context"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
-        leads = list(dict.fromkeys(leads))
         ranking = with_leads(sorted(fused, key=lambda r: (-fused[r], r)), leads, max(k, RERANK_POOL))
         if not about:  # (a follow-up's best sentences rank its passages worse: measured on QuAC)
             timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
@@ -166,6 +149,46 @@ class Retriever:
         passages = [self._passage(h) for h in hits]
         timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
         return Retrieved(question, query, terms, hits, passages, timings, parts, said)
+
+    def _add_parts(self, scored: "_Scored", query: np.ndarray, asked: list[str], vectors) -> tuple[list[Part], list[int]]:
+        """A compound question's parts, and each one's best passage (kept among the k); each part's
+        passages rank as high as they would for that part asked alone."""
+        parts, leads = [], []
+        for text, vector in zip(asked, vectors):
+            part_fused, _, _, part_terms, _ = self._fuse(text, vector, {})
+            scored.add([r for r in part_fused if r not in scored.fused], self.index.vectors, query, lambda r, d: 0.0)
+            for r, v in part_fused.items():
+                scored.fused[r] = max(scored.fused[r], v)
+            parts.append(Part(text, vector, part_terms))
+            leads += sorted(part_fused, key=lambda r: (-part_fused[r], r))[:1]
+        return parts, list(dict.fromkeys(leads))
+
+    def _follow(self, scored: "_Scored", query: np.ndarray, context: str, about: np.ndarray, previous: str) -> dict[str, int]:
+        """A follow-up is about what the conversation was about: the documents that the conversation's
+        own words find best get a share of the score, and their passages are candidates even when the
+        question's words alone would not find them; the passages reading on from the last answer
+        (`previous`) gain too. Where the last answer ends in each document (said_ends)."""
+        prior = self._fuse(context, about, {})[0]
+        top = max(prior.values(), default=0.0) or 1.0
+        doc_score: dict[str, float] = {}
+        for r, v in prior.items():
+            doc = self.index.chunks[r]["doc"]
+            doc_score[doc] = max(doc_score.get(doc, 0.0), v / top)
+        focus = sorted(doc_score, key=lambda d: -doc_score[d])[:2]
+        top_bm25 = max(scored.bm25_of.values(), default=0.0) or 1.0
+        # scored as convex fusion scores them (under RRF they have no rank: they enter on the prior alone)
+        scored.add(
+            [r for d in focus for r in self.index.doc_rows(d) if r not in scored.fused], self.index.vectors, query,
+            lambda r, d: self.dense_weight * d + (1 - self.dense_weight) * min(1.0, scored.bm25_of[r] / top_bm25) if self.fusion == "convex" else 0.0,
+        )
+        fused = scored.fused
+        said = said_ends(self.index, [r for r in fused if self.index.chunks[r]["doc"] in focus], previous)
+        for r in fused:
+            c = self.index.chunks[r]
+            fused[r] += self.context_weight * doc_score.get(c["doc"], 0.0)
+            if c["doc"] in said and c["end"] > said[c["doc"]]:  # it holds text after the last answer
+                fused[r] += FLOW_PASSAGE * max(0.0, 1 - max(0, c["start"] - said[c["doc"]]) / FLOW_WINDOW)
+        return said
 
     def _rerank(self, ranking: list[int], fused: dict[int, float], asked: Part) -> list[int]:
         """The passage whose best sentence answers best first (the passage the answer will quote); `fused` updated."""

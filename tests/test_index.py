@@ -181,3 +181,12 @@ def test_citeqa_index_leaves_an_unchanged_index_alone(tmp_path, small_collection
     again = subprocess.run(citeqa, env=env, check=True, capture_output=True, text=True)
     assert "up to date" in again.stdout
     assert storage.current_build(tmp_path / "index") == build_before
+
+
+def test_the_words_for_names_are_read_from_the_build_not_from_every_chunk(seed_index_dir):
+    from app.index import Index
+
+    index = open_current(seed_index_dir)
+    computed = Index.vocabulary.func(index)  # what a build without words.txt computes from its chunks
+    index.chunks = None  # reading a chunk now fails: the words must come from the build's file
+    assert index.vocabulary == computed and "yamazaki" in computed

@@ -7,6 +7,8 @@
                text_offsets.npy         where each starts, in the manifest's order of documents
                vectors.npy              one normalised vector per chunk
                sentence_vectors.npy     one per sentence, for picking the sentences that answer
+               words.txt                the build's distinct words, sorted, one a line (Index.vocabulary;
+                                        a build made before it had none computes them from its chunks)
                dense.faiss              the vector index
                bm25/                    the BM25 index (bm25s)
 
@@ -19,13 +21,14 @@ import json
 import math
 import os
 import time
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
 
 from .. import lexical, storage
 from ..checksums import sha256_file
-from ..index import Index, IndexUnusable
+from ..index import Index, IndexUnusable, vocabulary_of
 from ..manifest import FORMAT_VERSION, dense_kind
 from ..vectorfile import VectorFile
 from .lazy import ChunkTable, DocumentTexts, Records, write_records
@@ -37,12 +40,21 @@ REBUILD = "rebuild it with `citeqa index`"
 
 
 class FolderIndex(Index):
-    def __init__(self, build_id: str, manifest: dict, chunks: list[dict], texts: dict[str, str], vectors, sentence_vectors, dense, bm25):
+    def __init__(self, build_id: str, manifest: dict, chunks: list[dict], texts: dict[str, str], vectors, sentence_vectors, dense, bm25,
+                 words: Path | None = None):
         super().__init__(build_id, manifest, chunks, texts)
         self.vectors = vectors
         self.sentence_vectors = sentence_vectors
         self._dense = dense
         self._bm25 = bm25
+        self._words = words
+
+    @cached_property
+    def vocabulary(self) -> list[str]:
+        # Read, not computed: computing it reads every chunk (seconds at 100k, at the first question with an unknown name).
+        if self._words is None:
+            return super().vocabulary
+        return self._words.read_text(encoding="utf-8").split("\n")[:-1]
 
     def dense_search(self, query: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         if not self.chunks:
@@ -135,6 +147,7 @@ def save(build, dense, bm25, folder: Path) -> dict:
     np.save(folder / "chunk_offsets.npy", write_records(folder / "chunks.jsonl", lines))
     np.save(folder / "vectors.npy", build.vectors)
     np.save(folder / "sentence_vectors.npy", build.sentence_vectors)
+    (folder / "words.txt").write_text("".join(w + "\n" for w in vocabulary_of(c["index_text"] for c in build.chunks)), encoding="utf-8")
     faiss.write_index(dense, str(folder / "dense.faiss"))
     if bm25 is not None:
         bm25.save(str(folder / "bm25"))
@@ -161,6 +174,7 @@ def load(folder: Path, thorough: bool = False) -> FolderIndex:
         return FolderIndex(
             str(folder), manifest, chunks, texts, VectorFile(folder / "vectors.npy"), VectorFile(folder / "sentence_vectors.npy"),
             faiss.read_index(str(folder / "dense.faiss")), bm25s.BM25.load(str(folder / "bm25")) if len(chunks) else None,
+            folder / "words.txt" if "words.txt" in manifest["files"] else None,
         )
     except (OSError, ValueError, KeyError, RuntimeError) as e:
         raise IndexUnusable(f"the index in {folder} cannot be read ({e}); {REBUILD}") from None

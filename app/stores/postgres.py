@@ -40,7 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from ..index import Index
+from ..index import Index, vocabulary_of
 from ..storage import IndexLockedError
 from .. import lexical
 from . import Store, StoreUnavailable
@@ -295,7 +295,7 @@ class PostgresStore(Store):
 
 def _write_words(conn, key: str, texts: list[str]) -> None:
     with conn.cursor() as cur, cur.copy("COPY citeqa_words (key, word) FROM STDIN") as copy:
-        for word in sorted({w for t in texts for w in lexical.words(t)}):
+        for word in vocabulary_of(texts):
             copy.write_row((key, word))
 
 
