@@ -24,7 +24,8 @@ def parts(question: str) -> list[str]:
     """The sub-questions of a compound question, in order; [] when it asks one thing."""
     pieces: list[str] = []
     for piece in _AND_WH.split(question):
-        if pieces and len(pieces[-1].split()) < 3:  # "When and where was it held?" asks one thing
+        # "When and where was it held?", "When was it held, and where?" ask one thing
+        if pieces and (len(pieces[-1].split()) < 3 or len(piece.split()) < 3):
             pieces[-1] += " and " + piece
         else:
             pieces.append(piece)

@@ -31,6 +31,7 @@ def test_a_compound_question_is_split_into_what_it_asks(question, expected):
     [
         "What did the EIF and Germany pledge?",  # one thing asked of two names
         "When and where was the First Global Cross-border E-commerce Conference held?",
+        "When was the conference held, and where?",
         "How many representatives took part, and from how many countries?",  # one sentence answers both
         "Did the timeslot change help or hurt ratings?",
         "What did FED propose?",
