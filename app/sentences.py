@@ -4,7 +4,7 @@ A sentence scores by its meaning (its vector against the question's), by the que
 holds (weighted by rarity; its heading's and neighbours' words count half), by whether it holds
 the kind of answer asked for (a date for "when", a count for "how many"), and, in a conversation,
 by whether it reads on from the last answer. The extractive answerer quotes the best of them;
-retrieval ranks passages by their best.
+retrieval ranks a first question's passages by their best.
 """
 
 from __future__ import annotations
@@ -96,12 +96,12 @@ def score(index: Index, rows: list[int], asked: Asked, said: dict[str, int]) -> 
             seen.add(key)
             held = sum(w if t in terms else 0.5 * w if t in context else 0.0 for t, w in weights.items())
             lex = held / total if total else 0.0
-            score = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
+            value = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
             if wanted:  # a "when" question is not answered by a sentence without a date
-                score = score + 0.05 if all(holds(text) for holds in wanted) else score * 0.8
+                value = value + 0.05 if all(holds(text) for holds in wanted) else value * 0.8
             if said_up_to is not None:
-                score += _flow(start, said_up_to)
-            out.append(Candidate(n, j, chunk["s0"] + j, start, end, text, kind, float(dense[j]), lex, score))
+                value += _flow(start, said_up_to)
+            out.append(Candidate(n, j, chunk["s0"] + j, start, end, text, kind, float(dense[j]), lex, value))
     out.sort(key=lambda c: -c.score)
     return out
 

@@ -1,7 +1,8 @@
 """The extractive answerer: no LLM, it quotes the retrieved sentences that answer the question.
 
-It abstains when the evidence is weak, and when the question names something (a proper noun or an
-acronym) that no retrieved passage mentions: "the Federal Reserve" is not "FED".
+It abstains when the evidence is weak, when the question names something (a proper noun or an
+acronym) that no retrieved passage mentions: "the Federal Reserve" is not "FED", and when it asks
+for a sum of money that no passage gives. The sentences are scored in sentences.py.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ _MONEY = re.compile(
     r"\d\s*(million|billion|trillion|bn)\b",
     re.I,
 )
+
 
 class Extractive:
     name = "extractive"
@@ -109,8 +111,8 @@ class Extractive:
     def choose(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Candidate]:
         """The sentences that answer, in the order they are quoted; both backends quote these.
 
-        A compound question's answer adds each part's best sentence (with its list) that the
-        question's own choice left out, when that part is addressed at all."""
+        A compound question's answer adds the best sentences of each part (with their lists) that
+        the question's own choice left out, when that part is addressed at all."""
         chosen = self.select(candidates, retrieved)
         held = {(c.n, c.position) for c in chosen}
         for part in retrieved.parts:
@@ -122,12 +124,12 @@ class Extractive:
             held |= {(c.n, c.position) for c in added}
         return chosen
 
-    def select(self, candidates: list[Candidate], retrieved: Retrieved, limit: int = 0) -> list[Candidate]:
-        """The best sentences of one question (up to `limit`, or max_sentences), with the lists they introduce."""
+    def select(self, candidates: list[Candidate], retrieved: Retrieved) -> list[Candidate]:
+        """The best sentences of one question (up to max_sentences), with the lists they introduce."""
         best = candidates[0]
         chosen = [best]
         for c in candidates[1:]:
-            if len(chosen) >= (limit or self.max_sentences) or c.score < self.keep_ratio * best.score:
+            if len(chosen) >= self.max_sentences or c.score < self.keep_ratio * best.score:
                 break
             if c.kind != "item":  # items are only quoted with the sentence that introduces them
                 chosen.append(c)
