@@ -82,11 +82,11 @@ def check(
         ns = [n for n in inherited[i] if n in shown]
         pool = [s for n in ns for s in shown[n].sentences]
         sims = sentence_vectors[[s[3] for s in pool]] @ vectors[i] if pool else np.zeros(0)
-        if not pool or not _supported(words, pool, sims) or _foreign(words, pool, asked, known):
+        if not pool or not _supported(words, pool, sims) or _foreign(words, pool, asked, known) or _stray_numbers(body, pool, question):
             # Small models forget markers or give the wrong number: cite the shown passage that
             # supports the sentence, if one does; otherwise the sentence stays unsupported.
             n = _best_support(words, vectors[i], shown, sentence_vectors)
-            if n is None or _foreign(words, shown[n].sentences, asked, known):
+            if n is None or _foreign(words, shown[n].sentences, asked, known) or _stray_numbers(body, shown[n].sentences, question):
                 unsupported.append(body)
                 continue  # a citation is evidence only for what it supports
             corrected += bool(cited[i])
@@ -112,6 +112,16 @@ def check(
 def _supported(words: set[str], pool: list, sims: np.ndarray) -> bool:
     held = set().union(*(lexical.tokenize(s[2]) for s in pool))
     return len(words & held) / len(words) >= MIN_CONTAINMENT or float(sims.max()) >= MIN_SIMILARITY
+
+
+_NUMBER = re.compile(r"\d(?:[\d,.]*\d)?")
+
+
+def _stray_numbers(body: str, pool: list, question: str) -> bool:
+    """Whether the sentence holds a number (a date, a count) that neither its passages nor the question hold:
+    "the WTO statement was issued in December 2017 and concluded in November 2018 [1]" joins another passage's date to it."""
+    held = set(_NUMBER.findall(" ".join(s[2] for s in pool) + " " + question))
+    return any(x not in held for x in _NUMBER.findall(body))
 
 
 def _foreign(words: set[str], pool: list, asked: set[str], known: Callable[[str], bool]) -> bool:

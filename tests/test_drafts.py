@@ -124,3 +124,13 @@ def test_style_instructions_reach_the_model_after_the_rules_and_the_answer_is_ch
     assert system["content"] == backend.system  # the rules, unchanged (and still the cached prefix)
     assert "Answer like a pirate." in user["content"] and user["content"].index("pirate") > user["content"].index("Passages:")
     assert out[-1].grounded and out[-1].text.startswith("Ambassador Kazuyuki Yamazaki")
+
+
+def test_a_date_taken_from_another_passage_is_not_supported(assistant):
+    question = "When was the WTO joint statement on e-commerce issued?"
+    n = next(n for n, p in enumerate(assistant.retrieve(question).passages, start=1) if "joint statement" in p.text)
+    # November 2018 is when the ASEAN agreement was concluded: the sentence joins it to the WTO statement
+    written = f"The WTO joint statement on e-commerce was issued in December 2017 and concluded in November 2018 [{n}]."
+    draft, quotes, _ = answer_with(assistant, Scripted(written), question)
+    assert draft.text == quotes.text and "December 2017" in draft.text
+    assert any("no passage supports the model's answer" in w for w in draft.warnings)
