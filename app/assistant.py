@@ -53,22 +53,23 @@ def clean_history(history: list[dict] | None) -> list[dict[str, str]]:
     return out
 
 
+def _turn_text(m: dict[str, str], refusal: str) -> str | None:
+    """A turn's text without citation markers; None for an answer that was a refusal (it says nothing of the topic)."""
+    text = MARKER.sub("", m["content"])
+    return None if m["role"] == "assistant" and text.lstrip().startswith(refusal.rstrip(".")) else text
+
+
 def conversation_context(history: list[dict[str, str]], refusal: str, turns: int = 2) -> str:
     """What the last turns of a conversation were about, as text to search with (refusals and markers left out)."""
-    parts = []
-    for m in history[-2 * turns :]:
-        text = MARKER.sub("", m["content"])
-        if m["role"] == "assistant" and text.startswith(refusal.rstrip(".")):
-            continue
-        parts.append(text[:500])
+    parts = [text[:500] for m in history[-2 * turns :] if (text := _turn_text(m, refusal)) is not None]
     return " ".join(" ".join(parts).split())
 
 
 def previous_answer(history: list[dict[str, str]], refusal: str) -> str:
     """The conversation's last answer, as text (markers removed); "" when there is none or it was a refusal."""
-    last = next((m["content"] for m in reversed(history) if m["role"] == "assistant"), "")
-    text = " ".join(MARKER.sub("", last).split())
-    return "" if text.startswith(refusal.rstrip(".")) else text
+    last = next((m for m in reversed(history) if m["role"] == "assistant"), None)
+    text = _turn_text(last, refusal) if last else None
+    return " ".join(text.split()) if text else ""
 
 
 @dataclass

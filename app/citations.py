@@ -114,14 +114,14 @@ def _supported(words: set[str], pool: list, sims: np.ndarray) -> bool:
     return len(words & held) / len(words) >= MIN_CONTAINMENT or float(sims.max()) >= MIN_SIMILARITY
 
 
-_NUMBER = re.compile(r"\d(?:[\d,.]*\d)?")
+_DIGITS = re.compile(r"\d(?:[\d,.]*\d)?")
 
 
 def _stray_numbers(body: str, pool: list, question: str) -> bool:
     """Whether the sentence holds a number (a date, a count) that neither its passages nor the question hold:
     "the WTO statement was issued in December 2017 and concluded in November 2018 [1]" joins another passage's date to it."""
-    held = set(_NUMBER.findall(" ".join(s[2] for s in pool) + " " + question))
-    return any(x not in held for x in _NUMBER.findall(body))
+    held = set(_DIGITS.findall(" ".join(s[2] for s in pool) + " " + question))
+    return any(x not in held for x in _DIGITS.findall(body))
 
 
 def _foreign(words: set[str], pool: list, asked: set[str], known: Callable[[str], bool]) -> bool:

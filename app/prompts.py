@@ -61,8 +61,10 @@ class Evidence:
         return out.strip()
 
 
-def select_evidence(candidates, chunks_by_n: dict[int, dict], budget_tokens: int, floor: float = 0.25, ratio: float = 0.5) -> list[Evidence]:
-    """The best sentences across passages, best first until the budget is spent; lists keep their introduction."""
+def select_evidence(candidates, chunks_by_n: dict[int, dict], budget_tokens: int, floor: float = 0.25, ratio: float = 0.5, first=()) -> list[Evidence]:
+    """The best sentences across passages, best first until the budget is spent; lists keep their introduction.
+
+    `first`: sentences shown before the candidates whatever their score (a compound question's chosen quotes)."""
     if not candidates:
         return []
     best = candidates[0].score
@@ -85,8 +87,9 @@ def select_evidence(candidates, chunks_by_n: dict[int, dict], budget_tokens: int
         used += cost
         return True
 
-    for c in candidates:
-        if c.score < max(floor, ratio * best):
+    leading = [c for c in first if c.kind != "item"]
+    for i, c in enumerate([*leading, *candidates]):
+        if i >= len(leading) and c.score < max(floor, ratio * best):
             break
         sentences = chunks_by_n[c.n]["sentences"]
         if c.kind == "item":  # an item is shown under the sentence that introduces it

@@ -139,15 +139,13 @@ class Retriever:
         t = time.perf_counter()
         ranking = with_leads(sorted(fused, key=lambda r: (-fused[r], r)), leads, max(k, RERANK_POOL))
         if not about:  # (a follow-up's best sentences rank its passages worse: measured on QuAC)
-            timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
+            started = time.perf_counter()
             ranking = self._rerank(ranking, fused, Part(question, query, terms))
-            timings["rerank"] = (time.perf_counter() - t) * 1000
-            t = time.perf_counter()
+            timings["rerank"] = (time.perf_counter() - started) * 1000
         best = with_leads(ranking, leads, k)
         hits = [Hit(row, fused[row], dense_of[row], bm25_of[row]) for row in best]
         passages = [self._passage(h) for h in hits]
-        timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000
+        timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000 - timings.get("rerank", 0.0)
         return Retrieved(question, query, terms, hits, passages, timings, parts, said)
 
     def _add_parts(self, scored: "_Scored", query: np.ndarray, asked: list[str], vectors) -> tuple[list[Part], list[int]]:

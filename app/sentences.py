@@ -50,6 +50,26 @@ _ANSWER_TYPES = [
 ]
 
 
+# Kinds of answer that only a sentence holding one can give: a question asking for one is refused
+# when no passage gives it ("How much did the World Bank pledge?").
+_MONEY_QUESTION = re.compile(
+    r"\bhow much (money|funding)\b|\bhow much did\b.*\b(cost|pay|paid|earn|raise|spend|pledge|gross|fund|invest|sell for)\b|"
+    r"\b(price|revenue|revenues|salary|budget|turnover|profit|valuation)\b|\bin (US |U\.S\. )?(dollars|euros|pounds|yuan)\b",
+    re.I,
+)
+_MONEY = re.compile(
+    r"[$€£¥]|\b(USD|EUR|GBP|CNY|RMB|US\$)\b|\b(dollars?|euros?|pounds sterling|yuan|renminbi|yen|francs?|rupees?|ringgit)\b|"
+    r"\d\s*(million|billion|trillion|bn)\b",
+    re.I,
+)
+_REQUIRED_KINDS = [("a sum of money", _MONEY_QUESTION, _MONEY.search)]
+
+
+def missing_kind(question: str, texts: list[str]) -> str | None:
+    """The kind of answer the question asks for that none of these texts holds (_REQUIRED_KINDS), or None."""
+    return next((kind for kind, asks, holds in _REQUIRED_KINDS if asks.search(question) and not any(holds(t) for t in texts)), None)
+
+
 # A follow-up's sentences up to FLOW_WINDOW characters after the last answer gain up to FLOW_NEXT, its passages up to
 # FLOW_PASSAGE (retrieval.py) (bench/README.md, "Follow-ups").
 FLOW_NEXT, FLOW_WINDOW = 0.1, 800

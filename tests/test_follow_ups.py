@@ -17,14 +17,19 @@ CAREER = (
 )
 
 
-@pytest.fixture(scope="module")
-def career(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("career")
+def one_document(tmp_path_factory, embedder, text: str) -> Assistant:
+    """An extractive assistant over a collection of one document."""
+    root = tmp_path_factory.mktemp("berg")
     (root / "docs").mkdir()
-    (root / "docs" / "berg.txt").write_text(CAREER, encoding="utf-8")
+    (root / "docs" / "berg.txt").write_text(text, encoding="utf-8")
     a = Assistant(Settings(index_dir=root / "index", sources=[root / "docs"], backend="extractive"), progress=False, embedder=embedder)
     a.ensure_index()
     return a
+
+
+@pytest.fixture(scope="module")
+def career(tmp_path_factory, embedder):
+    return one_document(tmp_path_factory, embedder, CAREER)
 
 
 def test_what_happened_next_is_read_from_just_after_the_last_answer(career):
@@ -51,12 +56,7 @@ SEASON = (
 
 @pytest.fixture(scope="module")
 def long_career(tmp_path_factory, embedder):
-    root = tmp_path_factory.mktemp("long-career")
-    (root / "docs").mkdir()
-    text = "Anna Berg\n\n" + " ".join(f"In {year} Anna Berg {event}. {SEASON}" for year, event in YEARS) + "\n"
-    (root / "docs" / "berg.txt").write_text(text, encoding="utf-8")
-    a = Assistant(Settings(index_dir=root / "index", sources=[root / "docs"], backend="extractive"), progress=False, embedder=embedder)
-    a.ensure_index()
+    a = one_document(tmp_path_factory, embedder, "Anna Berg\n\n" + " ".join(f"In {year} Anna Berg {event}. {SEASON}" for year, event in YEARS) + "\n")
     assert len(a.index.chunks) == 3
     return a
 

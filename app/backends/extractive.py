@@ -20,18 +20,6 @@ from . import Draft
 
 _NAME = re.compile(r"[A-Za-z0-9][\w'’-]*")
 
-# A question for a sum of money is refused when no passage gives one ("How much did the World Bank pledge?").
-_MONEY_QUESTION = re.compile(
-    r"\bhow much (money|funding)\b|\bhow much did\b.*\b(cost|pay|paid|earn|raise|spend|pledge|gross|fund|invest|sell for)\b|"
-    r"\b(price|revenue|revenues|salary|budget|turnover|profit|valuation)\b|\bin (US |U\.S\. )?(dollars|euros|pounds|yuan)\b",
-    re.I,
-)
-_MONEY = re.compile(
-    r"[$€£¥]|\b(USD|EUR|GBP|CNY|RMB|US\$)\b|\b(dollars?|euros?|pounds sterling|yuan|renminbi|yen|francs?|rupees?|ringgit)\b|"
-    r"\d\s*(million|billion|trillion|bn)\b",
-    re.I,
-)
-
 
 class Extractive:
     name = "extractive"
@@ -72,8 +60,9 @@ class Extractive:
             return f"no document in it mentions {', '.join(unknown)}"
         if not candidates or candidates[0].score < self.min_score:
             return "the closest passages do not address it"
-        if _MONEY_QUESTION.search(retrieved.question) and not any(_MONEY.search(c.text) for c in candidates if c.score >= self.min_score):
-            return "it asks for a sum of money and no passage found gives one"
+        kind = sentences.missing_kind(retrieved.question, [c.text for c in candidates if c.score >= self.min_score])
+        if kind:
+            return f"it asks for {kind} and no passage found gives one"
         return None
 
     def refuse(self, reason: str = "") -> Draft:

@@ -34,10 +34,10 @@ class Generative:
         self.prompts = prompts
         self.system = prompts.render("system")
 
-    def messages(self, retrieved: Retrieved, candidates, style: str = "") -> tuple[list[dict[str, str]], list]:
+    def messages(self, retrieved: Retrieved, candidates, style: str = "", first=()) -> tuple[list[dict[str, str]], list]:
         index = self.extractive.index
         chunks_by_n = {n: index.chunks[h.row] for n, h in enumerate(retrieved.hits, start=1)}
-        evidence = select_evidence(candidates, chunks_by_n, self.settings.evidence_tokens)
+        evidence = select_evidence(candidates, chunks_by_n, self.settings.evidence_tokens, first=first)
         # The style goes in the user's turn: the system prompt stays the cached prefix, and the rules in it come first.
         user = self.prompts.render("answer", passages=evidence, question=retrieved.question, style=style)
         return [{"role": "system", "content": self.system}, {"role": "user", "content": user}], evidence
@@ -70,9 +70,8 @@ class Generative:
                 yield draft.text
                 yield draft
                 return
-        # The chosen sentences lead the evidence: a compound question's parts chose some by their own scores.
-        lead = [replace(c, score=candidates[0].score) for c in chosen if c.kind != "item"] if retrieved.parts else []
-        messages, evidence = self.messages(retrieved, lead + candidates, style)
+        # A compound question's parts chose some quotes by their own scores: they lead the evidence.
+        messages, evidence = self.messages(retrieved, candidates, style, first=chosen if retrieved.parts else ())
         prompt_tokens = sum(tokens.count(m["content"]) for m in messages)
         raw = ""
         with closing(self.generator.execute(messages, Options(max_tokens=self.settings.max_tokens))) as stream:
