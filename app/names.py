@@ -8,7 +8,10 @@ the collection does not know; a name that is truly absent still is.
 from __future__ import annotations
 
 import bisect
+import re
 from functools import lru_cache
+
+_WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 
 # Place names with their adjectives and demonyms, each group one line: any form mentions the others
 # (and ASEAN, the Association of Southeast Asian Nations, is what a "Southeast Asian" pact names).
@@ -37,6 +40,13 @@ ukraine ukrainian | uruguay uruguayan | uzbekistan uzbek | venezuela venezuelan 
 wales welsh | yemen yemeni | zambia zambian | zimbabwe zimbabwean
 asean southeast asian
 """
+
+
+def in_question(question: str) -> list[str]:
+    """The names a question asks about: capitalised words after the first, and acronyms anywhere ("FED", "eWTP")."""
+    words = _WORD.findall(question)
+    found = [w for i, w in enumerate(words) if len(w) > 1 and ((i > 0 and w[0].isupper()) or sum(ch.isupper() for ch in w) >= 2)]
+    return list(dict.fromkeys(found))
 
 
 @lru_cache(maxsize=1)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import lexical, questions, sentences
+from . import lexical, names, questions, sentences
 from .answers import Passage
 from .embeddings import Embedder
 from .index import Index
@@ -134,7 +134,7 @@ class Retriever:
         said = {}
         if about:
             t = time.perf_counter()
-            said = self._follow(scored, query, context, about[0], previous)
+            said = self._follow(scored, question, query, context, about[0], previous)
             timings["context"] = (time.perf_counter() - t) * 1000
         t = time.perf_counter()
         ranking = with_leads(sorted(fused, key=lambda r: (-fused[r], r)), leads, max(k, RERANK_POOL))
@@ -161,11 +161,13 @@ class Retriever:
             leads += sorted(part_fused, key=lambda r: (-part_fused[r], r))[:1]
         return parts, list(dict.fromkeys(leads))
 
-    def _follow(self, scored: "_Scored", query: np.ndarray, context: str, about: np.ndarray, previous: str) -> dict[str, int]:
+    def _follow(self, scored: "_Scored", question: str, query: np.ndarray, context: str, about: np.ndarray, previous: str) -> dict[str, int]:
         """A follow-up is about what the conversation was about: the documents that the conversation's
         own words find best get a share of the score, and their passages are candidates even when the
         question's words alone would not find them; the passages reading on from the last answer
-        (`previous`) gain too. Where the last answer ends in each document (said_ends)."""
+        (`previous`) gain too. Where the last answer ends in each document (said_ends) that the
+        follow-up is still about: one that lacks a name the question asks about ("What did FED
+        propose?" after a question on ASEAN) is not."""
         prior = self._fuse(context, about, {})[0]
         top = max(prior.values(), default=0.0) or 1.0
         doc_score: dict[str, float] = {}
@@ -181,6 +183,11 @@ class Retriever:
         )
         fused = scored.fused
         said = said_ends(self.index, [r for r in fused if self.index.chunks[r]["doc"] in focus], previous)
+        asked = [[set(lexical.tokenize(form)) for form in (name, *names.variants(name))] for name in names.in_question(question)]
+        for doc in list(said):
+            held = set(lexical.tokenize(self.index.texts[doc]))
+            if not all(any(form <= held for form in forms) for forms in asked):
+                del said[doc]
         for r in fused:
             c = self.index.chunks[r]
             fused[r] += self.context_weight * doc_score.get(c["doc"], 0.0)

@@ -73,6 +73,8 @@ def missing_kind(question: str, texts: list[str]) -> str | None:
 # A follow-up's sentences up to FLOW_WINDOW characters after the last answer gain up to FLOW_NEXT, its passages up to
 # FLOW_PASSAGE (retrieval.py) (bench/README.md, "Follow-ups").
 FLOW_NEXT, FLOW_WINDOW = 0.1, 800
+# Its sentences in the document of the last answer gain SAME_DOCUMENT (retrieval.Retriever._follow decides which documents it is still about).
+SAME_DOCUMENT = 0.3
 
 
 @dataclass
@@ -119,8 +121,8 @@ def score(index: Index, rows: list[int], asked: Asked, said: dict[str, int]) -> 
             value = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
             if wanted:  # a "when" question is not answered by a sentence without a date
                 value = value + 0.05 if all(holds(text) for holds in wanted) else value * 0.8
-            if said_up_to is not None:
-                value += _flow(start, said_up_to)
+            if said_up_to is not None:  # the document the conversation is about
+                value += SAME_DOCUMENT + _flow(start, said_up_to)
             out.append(Candidate(n, j, chunk["s0"] + j, start, end, text, kind, float(dense[j]), lex, value))
     out.sort(key=lambda c: -c.score)
     return out

@@ -17,11 +17,13 @@ CAREER = (
 )
 
 
-def one_document(tmp_path_factory, embedder, text: str) -> Assistant:
-    """An extractive assistant over a collection of one document."""
+def one_document(tmp_path_factory, embedder, text: str, **others: str) -> Assistant:
+    """An extractive assistant over a collection of one document (and `others`, by file name)."""
     root = tmp_path_factory.mktemp("berg")
     (root / "docs").mkdir()
     (root / "docs" / "berg.txt").write_text(text, encoding="utf-8")
+    for name, other in others.items():
+        (root / "docs" / name).write_text(other, encoding="utf-8")
     a = Assistant(Settings(index_dir=root / "index", sources=[root / "docs"], backend="extractive"), progress=False, embedder=embedder)
     a.ensure_index()
     return a
@@ -72,3 +74,48 @@ def test_the_passage_that_reads_on_from_the_last_answer_ranks_above_a_distant_on
     after = next(p for p in passages if p.start > said.start and p.start < said.end)  # overlaps it and reads on
     distant = next(p for p in passages if p.start > said.end)
     assert order.index(after.start) < order.index(distant.start), order
+
+
+HOLM = (
+    "Carl Holm\n\n"
+    "Carl Holm is a pianist from Bergen. "
+    "He won the Bergen piano competition in 2001, a competition for young pianists, and the Nordic Music Prize in 2005. "
+    "He teaches at the Bergen conservatory.\n"
+)
+
+
+@pytest.fixture(scope="module")
+def two_careers(tmp_path_factory, embedder):
+    return one_document(tmp_path_factory, embedder, CAREER, **{"holm.txt": HOLM})
+
+
+BERG_HISTORY = [
+    {"role": "user", "content": "When did Anna Berg join the Lund Philharmonic?"},
+    {"role": "assistant", "content": "In 1990 she joined the Lund Philharmonic as a violinist. [1]"},
+]
+
+
+def test_a_follow_up_is_answered_from_the_document_the_conversation_is_about(two_careers):
+    # Asked cold, "prize" finds Carl Holm's sentence; in a conversation about Anna Berg, hers alone are quoted.
+    assert "Nordic Music Prize" in two_careers.ask("Which prize did they win?").answer
+    answer = two_careers.ask("Which prize did the violinist win?", history=BERG_HISTORY)
+    assert "Paris chamber music competition" in answer.answer, answer.answer
+    assert "Nordic Music Prize" not in answer.answer
+    assert {c.passage_id.split(":")[0] for c in answer.citations} == {"berg.txt"}
+
+
+def test_a_follow_up_that_names_another_subject_leaves_the_conversation(two_careers):
+    answer = two_careers.ask("Which prize did Carl Holm win?", history=BERG_HISTORY)
+    assert "Nordic Music Prize" in answer.answer, answer.answer
+    assert {c.passage_id.split(":")[0] for c in answer.citations} == {"holm.txt"}
+
+
+def test_a_short_follow_up_borrows_the_last_question_unless_it_names_something_new():
+    history = [
+        {"role": "user", "content": "When was the ASEAN e-commerce agreement concluded?"},
+        {"role": "assistant", "content": "The deal was concluded in November 2018 [1]."},
+    ]
+    assert "ASEAN" in Assistant.standalone("Who implements it?", history)
+    assert "ASEAN" in Assistant.standalone("Who signed?", history)
+    assert Assistant.standalone("What did FED propose?", history) == "What did FED propose?"
+    assert "ASEAN" in Assistant.standalone("And did ASEAN publish?", history)  # no new name

@@ -52,3 +52,9 @@ def test_short_names_are_not_matched_by_spelling():
     assert names.near_spelling("mohammad", ["mohammed"])
     assert not names.near_spelling("iran", ["iraq"])  # four letters: a different country
     assert names.variants("French") == {"france"}
+
+
+def test_the_names_a_question_asks_about():
+    assert names.in_question("What did FED propose at UNCTAD's E-Commerce Week?") == ["FED", "UNCTAD's", "E-Commerce", "Week"]
+    assert names.in_question("Who launched eWTP and when did eWTP open?") == ["eWTP"]
+    assert names.in_question("When was it concluded?") == []

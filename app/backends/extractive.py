@@ -8,7 +8,6 @@ for a sum of money that no passage gives. The sentences are scored in sentences.
 from __future__ import annotations
 
 import bisect
-import re
 
 from .. import lexical, names, sentences
 from ..index import Index
@@ -17,9 +16,6 @@ from ..retrieval import Part, Retrieved
 from ..safety import looks_like_instructions
 from ..sentences import Candidate
 from . import Draft
-
-_NAME = re.compile(r"[A-Za-z0-9][\w'’-]*")
-
 
 class Extractive:
     name = "extractive"
@@ -75,12 +71,7 @@ class Extractive:
         three letters (at least five): "Australian" is mentioned by "Australia"; another form of
         a place name ("French": "France"); or a spelling a letter away ("Mohammad": "Mohammed").
         """
-        words = _NAME.findall(retrieved.question)
-        names = [
-            w for i, w in enumerate(words)
-            if len(w) > 1 and ((i > 0 and w[0].isupper()) or sum(ch.isupper() for ch in w) >= 2)
-        ]
-        return [w for w in dict.fromkeys(names) if not all(self._mentioned(t) for t in lexical.words(w))]
+        return [w for w in names.in_question(retrieved.question) if not all(self._mentioned(t) for t in lexical.words(w))]
 
     def _mentioned(self, word: str) -> bool:
         if all(self.index.knows(t) for t in lexical.tokenize(word)):
