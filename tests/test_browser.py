@@ -235,7 +235,8 @@ def test_the_eval_report_shows_its_headline_the_changes_per_tag_and_a_plot(page,
     assert r.returncode == 0, r.stderr
     page.goto((tmp_path / "report" / "report.html").as_uri())
     headline = page.locator(".headline").inner_text()
-    assert re.search(r"\d+/82 passed, fact accuracy 0\.\d+ \(-0\.\d+ against the baseline's 0\.\d+\); [1-9]\d* newly failing", headline), headline
+    cases = len((Path(__file__).parent.parent / "eval" / "seeds" / "gold.jsonl").read_text(encoding="utf-8").splitlines())
+    assert re.search(rf"\d+/{cases} passed, fact accuracy 0\.\d+ \(-0\.\d+ against the baseline's 0\.\d+\); [1-9]\d* newly failing", headline), headline
     failing = page.locator("h2.fail + ul li")
     assert failing.count() >= 1
     failing.first.locator("a").click()  # jumps to that question's row
