@@ -10,6 +10,9 @@ from __future__ import annotations
 import bisect
 import re
 from functools import lru_cache
+from typing import Callable
+
+from . import lexical
 
 _WORD = re.compile(r"[A-Za-z0-9][\w'’-]*")
 
@@ -62,6 +65,11 @@ def _forms() -> dict[str, frozenset[str]]:
 def variants(word: str) -> frozenset[str]:
     """The other forms of a place name or demonym (folded, lower case), or nothing."""
     return _forms().get(word.lower(), frozenset()) - {word.lower()}
+
+
+def known_form(name: str, knows: Callable[[str], bool]) -> bool:
+    """Whether every term of the name, or of another form of it, passes `knows` ("French" is known where "France" is)."""
+    return any(all(knows(t) for t in lexical.tokenize(form)) for form in (name, *variants(name)))
 
 
 def near_spelling(word: str, vocabulary: list[str]) -> bool:

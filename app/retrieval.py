@@ -183,10 +183,10 @@ class Retriever:
         )
         fused = scored.fused
         said = said_ends(self.index, [r for r in fused if self.index.chunks[r]["doc"] in focus], previous)
-        asked = [[set(lexical.tokenize(form)) for form in (name, *names.variants(name))] for name in names.in_question(question)]
+        asked = names.in_question(question)
         for doc in list(said) if asked else []:
             held = set(lexical.tokenize(self.index.texts[doc]))
-            if not all(any(form <= held for form in forms) for forms in asked):
+            if not all(names.known_form(name, held.__contains__) for name in asked):
                 del said[doc]
         for r in fused:
             c = self.index.chunks[r]

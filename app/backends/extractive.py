@@ -74,10 +74,8 @@ class Extractive:
         return [w for w in names.in_question(retrieved.question) if not all(self._mentioned(t) for t in lexical.words(w))]
 
     def _mentioned(self, word: str) -> bool:
-        if all(self.index.knows(t) for t in lexical.tokenize(word)):
+        if names.known_form(word, self.index.knows):  # "French" is mentioned by "France"
             return True
-        if any(all(self.index.knows(t) for t in lexical.tokenize(v)) for v in names.variants(word)):
-            return True  # "French" is mentioned by "France"
         stem = word[: max(5, len(word) - 3)]
         at = bisect.bisect_left(self.index.vocabulary, stem)  # the sorted vocabulary: words with this prefix start here
         if len(word) >= 5 and at < len(self.index.vocabulary) and self.index.vocabulary[at].startswith(stem):
