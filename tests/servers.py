@@ -66,10 +66,12 @@ def running(command: list[str], ready_url: str, env: dict | None = None, cwd=Non
 
 @contextmanager
 def llama_server(model_path: str, threads: int = 2):
-    """`python -m llama_cpp.server` on 127.0.0.1, ready when /v1/models answers."""
+    """`python -m llama_cpp.server` on 127.0.0.1, ready when /v1/models answers; run without the AMX
+    kernels that crash it on CPUs that have them (app/backends/local.py, without_amx)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}/v1"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", model_path, "--host", "127.0.0.1", "--port", str(port),
+    launch = "import runpy; from app.backends.local import without_amx\nwith without_amx(): runpy.run_module('llama_cpp.server', run_name='__main__')"
+    command = [sys.executable, "-c", launch, "--model", model_path, "--host", "127.0.0.1", "--port", str(port),
                "--n_ctx", "4096", "--n_threads", str(threads), "--model_alias", "qwen"]
     with running(command, f"{base}/models"):
         yield base

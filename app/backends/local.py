@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import shutil
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -80,6 +81,39 @@ def model_file(name: str, model_dir: Path) -> Path:
     return dest
 
 
+def has_amx() -> bool:
+    """Whether this CPU has Intel AMX (Linux tells in /proc/cpuinfo)."""
+    try:
+        return " amx_int8" in Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+
+
+@contextmanager
+def without_amx():
+    """Models loaded inside do not use llama.cpp's AMX kernels. On a CPU with AMX, llama.cpp 0.3.36
+    repacks the weights for them (an "extra buffer type") and the first prompt then crashes the
+    process (SIGSEGV in ggml_backend_amx_mul_mat, seen on a Xeon with AMX), so there no weights are
+    repacked. Llama() takes no argument for it: its default model parameters are changed meanwhile."""
+    if not has_amx():
+        yield
+        return
+    import llama_cpp.llama as module
+
+    defaults = module.llama_cpp.llama_model_default_params
+
+    def params():
+        p = defaults()
+        p.use_extra_bufts = False
+        return p
+
+    module.llama_cpp.llama_model_default_params = params
+    try:
+        yield
+    finally:
+        module.llama_cpp.llama_model_default_params = defaults
+
+
 class LocalLlama:
     name = "local"
 
@@ -108,7 +142,8 @@ class LocalLlama:
             path = model_file(self.model, self.model_dir)
             # The KV cache of the previous prompt is kept, so the fixed system-prompt prefix is read once.
             # n_threads_batch too: it defaults to every core, which is not what CITEQA_THREADS asked for.
-            self._llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, n_threads_batch=self.threads, verbose=False)
+            with without_amx():
+                self._llm = Llama(model_path=str(path), n_ctx=self.n_ctx, n_threads=self.threads, n_threads_batch=self.threads, verbose=False)
         return self._llm
 
     def count_tokens(self, text: str) -> int:
