@@ -49,9 +49,10 @@ class Chunk:
     start: int  # offsets in the original text
     end: int
     text: str  # original[start:end]
-    index_text: str  # what is embedded and searched: section heading, list context, clean text
+    index_text: str  # what is searched: section heading, list context, clean text
     # (start, end, clean text, kind): kind is "sentence", "intro" (introduces a list) or "item"
     sentences: list[tuple[int, int, str, str]] = field(default_factory=list)
+    heading: str = ""  # the section heading and list context of index_text, embedded with the sentences (ingest.chunk_vectors)
 
 
 def _words(text: str) -> list[str]:
@@ -251,6 +252,7 @@ def chunk(clean: CleanText, original: str, chunk_tokens: int, chunk_overlap: int
                 end=end,
                 text=original[start:end],
                 index_text="\n".join(x for x in [section, context, *body] if x),
+                heading="\n".join(x for x in [section, context] if x),
                 sentences=[
                     (s[0], s[1], unit_text(u), "intro" if u.intro else u.kind)
                     for u, s in zip(current, (clean.span(u.start, u.end) for u in current))

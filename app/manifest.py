@@ -15,7 +15,8 @@ from .embeddings import Embedder
 from .settings import Settings
 from .sources import under
 
-FORMAT_VERSION = 2  # 2: chunks and texts read lazily (stores/lazy.py), files stamped with size and mtime
+FORMAT_VERSION = 3  # 2: chunks and texts read lazily (stores/lazy.py), files stamped with size and mtime;
+# 3: chunk vectors made from their sentences' (ingest.chunk_vectors)
 
 # Chosen by bench/faiss_types.py (real MiniLM vectors, one thread, p50 of a single query):
 # exact search takes 0.3 ms at 10k, 7 ms at 100k, 68 ms at 1M; HNSW (M=32, efSearch=256) 1.1 ms at

@@ -4,7 +4,7 @@ an incremental re-index after one document changes.
     .venv/bin/python bench/build.py seeds                       # the seed collection
     .venv/bin/python bench/build.py bench/data/large --keep bench/data/large-work   # after bench/corpus.py
 
-chunks/s is chunks embedded (with their sentences) per second of embedding. Each build runs in a fresh process (as `citeqa index` does, embedding model load included), so
+chunks/s is chunks indexed per second of embedding (their sentences and headings are what is embedded). Each build runs in a fresh process (as `citeqa index` does, embedding model load included), so
 peak memory is that process's maximum resident set. Results go to bench/results/build-<name>.json.
 """
 

@@ -333,7 +333,7 @@ def test_a_line_without_whitespace_is_split_and_a_large_build_warns(tmp_path, mo
     monkeypatch.setenv("CITEQA_SOURCES", str(docs))
     assert cli.main(["--index-dir", str(tmp_path / "index"), "index"]) == 0
     err = capsys.readouterr().err
-    assert "passages and sentences to embed" in err and "Ctrl-C" in err
+    assert "sentences and headings to embed" in err and "Ctrl-C" in err
     index = open_current(tmp_path / "index")
     assert max(s[1] - s[0] for c in index.chunks for s in c["sentences"]) <= 2000
     monkeypatch.setenv("CITEQA_BACKEND", "extractive")

@@ -3,6 +3,7 @@ import os
 import threading
 import time
 
+import numpy as np
 import pytest
 
 from app import storage
@@ -190,3 +191,25 @@ def test_the_words_for_names_are_read_from_the_build_not_from_every_chunk(seed_i
     computed = Index.vocabulary.func(index)  # what a build without words.txt computes from its chunks
     index.chunks = None  # reading a chunk now fails: the words must come from the build's file
     assert index.vocabulary == computed and "yamazaki" in computed
+
+
+def test_each_chunk_vector_is_made_from_its_own_sentences(tmp_path, embedder, small_collection):
+    """Chunks are not embedded; their vectors are made from their sentences' (and heading's). After an
+    incremental build, in reused and new documents alike, a chunk's vector is nearest to its own
+    sentences' mean of all chunks': a misaligned row would give a chunk another's meaning."""
+    folder = tmp_path / "index"
+    build(folder, embedder, small_collection)
+    (small_collection / "new.md").write_text("# Zanzibar accord\n\nThe Zanzibar digital accord was signed in 2031. It binds nine ports.\n", encoding="utf-8")
+    index, report = build(folder, embedder, small_collection)
+    assert report.embedded == ["new.md"] and len(report.reused) == 3
+
+    means = np.stack([
+        np.array([len(s[2]) for s in c["sentences"]], dtype=np.float32) @ index.sentence_vectors[c["s0"] : c["s0"] + len(c["sentences"])]
+        for c in index.chunks
+    ])
+    means /= np.linalg.norm(means, axis=1, keepdims=True)
+    similarity = np.asarray(index.vectors) @ means.T
+    assert (similarity.argmax(axis=1) == np.arange(len(index.chunks))).all()
+    assert np.diag(similarity).min() > 0.9  # the heading adds to the sentences, it does not replace them
+    zanzibar = embedder.encode(["When was the Zanzibar accord signed?"])[0]
+    assert index.chunks[int(np.argmax(np.asarray(index.vectors) @ zanzibar))]["doc"] == "new.md"

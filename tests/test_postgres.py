@@ -120,6 +120,28 @@ def test_a_database_of_schema_version_2_gains_its_words(database, tmp_path, embe
     assert after.index.vocabulary == words
 
 
+def test_a_build_of_an_older_format_is_embedded_again_not_kept(database, tmp_path, embedder, monkeypatch):
+    """The same files under a new index format get that format's vectors: the document versions an
+    older citeqa stored (here, with every chunk's vector spoiled) are not taken for the new ones."""
+    import psycopg
+
+    from app import ingest, manifest
+
+    settings = Settings(database_url=database, sources=[SEEDS], backend="extractive", upload_dir=tmp_path / "none")
+    with monkeypatch.context() as m:
+        for module in (ingest, manifest):
+            m.setattr(module, "FORMAT_VERSION", manifest.FORMAT_VERSION - 1)
+        Assistant(settings, progress=False, embedder=embedder).ensure_index()
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("UPDATE citeqa_chunks SET embedding = (SELECT embedding FROM citeqa_chunks LIMIT 1)")
+    now = Assistant(settings, progress=False, embedder=embedder)
+    assert now.update_index() is not None
+    with psycopg.connect(database, autocommit=True) as conn:
+        distinct, n = conn.execute("SELECT count(DISTINCT c.embedding::text), count(*) FROM citeqa_chunks c JOIN citeqa_build_documents bd "
+                                   "USING (key) WHERE bd.build = (SELECT build FROM citeqa_current)").fetchone()
+    assert distinct == n == len(now.index.chunks)
+
+
 def test_a_killed_build_leaves_the_previous_one_serving(database, tmp_path, small_collection):
     assert cli("index", url=database, cwd=tmp_path, sources=small_collection).returncode == 0
     for i in range(16):

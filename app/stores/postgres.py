@@ -95,8 +95,9 @@ def redact(url: str) -> str:
 
 
 def document_key(name: str, entry: dict, manifest: dict) -> str:
-    """A document version: the same file, chunked and embedded the same way, is stored once."""
-    basis = json.dumps([name, entry["sha256"], manifest["model"]["sha256"], manifest["chunking"]], sort_keys=True)
+    """A document version: the same file, chunked and embedded the same way, is stored once. The
+    format is part of the key: a new format may make vectors differently from the same model."""
+    basis = json.dumps([name, entry["sha256"], manifest["model"]["sha256"], manifest["chunking"], manifest["format"]], sort_keys=True)
     return hashlib.sha256(basis.encode()).hexdigest()[:32]
 
 
