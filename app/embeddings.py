@@ -99,6 +99,26 @@ class Embedder:
         """Load the model that `encode` will use for small (or, with bulk, large) inputs now rather than on the first text."""
         self._worker.submit(lambda: self._torch if self._uses_torch(bulk) else self._onnx).result()
 
+    def release_bulk(self) -> None:
+        """After a large build's embedding: free the torch models of the bulk threads and give their
+        memory back to the system, since a build's peak comes after its embedding (BM25, writing) on
+        top of what they held (bench/README.md, "Chunk vectors from sentence vectors"). The next
+        large build loads them again. Where onnxruntime is unavailable torch embeds questions too, and stays."""
+        if self.__dict__.get("_onnx", True) is None:
+            return
+        pool = self.__dict__.pop("_bulk_pool", None)
+        if pool is not None:
+            pool.shutdown(wait=True)  # each bulk thread's copy of the model goes with its thread
+        if self._worker.submit(lambda: self.__dict__.pop("_torch", None)).result() is not None:
+            import ctypes
+            import gc
+
+            gc.collect()
+            try:
+                ctypes.CDLL(None).malloc_trim(0)  # glibc keeps freed arenas otherwise
+            except (OSError, AttributeError):
+                pass
+
     def _uses_torch(self, bulk: bool) -> bool:
         return (bulk and self.bulk_dtype == "bfloat16") or self._onnx is None
 

@@ -44,6 +44,20 @@ def test_bfloat16_vectors_of_a_build_stay_within_a_hair_of_float32():
     assert (fast * exact).sum(1).min() > 0.9999
 
 
+def test_after_a_build_the_torch_threads_are_freed_and_the_next_build_loads_them_again():
+    import threading
+
+    embedder = Embedder(precision="bfloat16")  # a build through sentence-transformers, on any CPU
+    first = embedder.encode(TEXTS * 20, bulk=True)
+    assert any(t.name.startswith("embedder-bulk") for t in threading.enumerate())
+    embedder.release_bulk()
+    assert not any(t.name.startswith("embedder-bulk") for t in threading.enumerate())
+    assert "_torch" not in vars(embedder)
+    assert embedder.encode(QUESTIONS).shape == (3, 384)  # questions go on through onnxruntime
+    again = embedder.encode(TEXTS * 20, bulk=True)
+    assert (first * again).sum(1).min() > 0.9999
+
+
 def test_an_index_built_through_either_runtime_answers_the_same(tmp_path, small_collection):
     answers = []
     for precision in ("float32", "bfloat16"):  # onnxruntime, sentence-transformers
