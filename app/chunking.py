@@ -245,14 +245,15 @@ def chunk(clean: CleanText, original: str, chunk_tokens: int, chunk_overlap: int
         start, end = min(s[0] for s in spans), max(s[1] for s in spans)
         section = current[0].section
         body = [unit_text(u) for u in current]
+        heading = "\n".join(x for x in [section, context] if x)
         chunks.append(
             Chunk(
                 section=section,
                 start=start,
                 end=end,
                 text=original[start:end],
-                index_text="\n".join(x for x in [section, context, *body] if x),
-                heading="\n".join(x for x in [section, context] if x),
+                index_text="\n".join(x for x in [heading, *body] if x),
+                heading=heading,
                 sentences=[
                     (s[0], s[1], unit_text(u), "intro" if u.intro else u.kind)
                     for u, s in zip(current, (clean.span(u.start, u.end) for u in current))

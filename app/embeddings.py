@@ -103,13 +103,14 @@ class Embedder:
         """After a large build's embedding: free the torch models of the bulk threads and give their
         memory back to the system, since a build's peak comes after its embedding (BM25, writing) on
         top of what they held (bench/README.md, "Chunk vectors from sentence vectors"). The next
-        large build loads them again. Where onnxruntime is unavailable torch embeds questions too, and stays."""
-        if self.__dict__.get("_onnx", True) is None:
+        large build loads them again; a build that used none frees nothing. Where onnxruntime is
+        unavailable torch embeds questions too, and stays."""
+        if vars(self).get("_onnx", True) is None:  # onnxruntime was tried and failed (not loaded just to ask)
             return
-        pool = self.__dict__.pop("_bulk_pool", None)
+        pool = vars(self).pop("_bulk_pool", None)
         if pool is not None:
             pool.shutdown(wait=True)  # each bulk thread's copy of the model goes with its thread
-        if self._worker.submit(lambda: self.__dict__.pop("_torch", None)).result() is not None:
+        if vars(self).pop("_torch", None) is not None:
             import ctypes
             import gc
 

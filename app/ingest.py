@@ -143,26 +143,24 @@ def build(
 
     reading.close()
     report.stages["read_and_chunk"] = time.perf_counter() - started
-    pieces_ = [p for _, pieces, _ in fresh.values() for p in pieces]
-    sentences = [s[2] for p in pieces_ for s in p.sentences]
+    all_pieces = [p for _, pieces, _ in fresh.values() for p in pieces]
+    sentences = [s[2] for p in all_pieces for s in p.sentences]
     # Only sentences and headings are embedded; each chunk's vector is made from theirs (chunk_vectors).
     # Each distinct text once: chunks overlap, so many sentences are in two of them.
-    distinct = {text: i for i, text in enumerate(dict.fromkeys(sentences + [p.heading for p in pieces_ if p.heading]))}
-    bulk = embedder.is_bulk(len(distinct))
+    distinct = {text: i for i, text in enumerate(dict.fromkeys(sentences + [p.heading for p in all_pieces if p.heading]))}
     if fresh:
         t = time.perf_counter()
-        embedder.load(bulk=bulk)
+        embedder.load(bulk=embedder.is_bulk(len(distinct)))
         report.stages["load_model"] = time.perf_counter() - t
     if progress and len(distinct) >= LARGE_BUILD:
         _warn_large(embedder, list(distinct), len(fresh))
     # Embed everything new in one pass, so the progress bar covers the real work.
     t = time.perf_counter()
-    vectors = embedder.encode(list(distinct), progress=progress and bool(pieces_))
-    if bulk:
-        embedder.release_bulk()
+    vectors = embedder.encode(list(distinct), progress=progress and bool(all_pieces))
+    embedder.release_bulk()
     sentence_rows = np.array([distinct[x] for x in sentences], dtype=np.int64)
-    chunk_vecs = chunk_vectors(pieces_, vectors, sentence_rows, distinct)
-    del distinct, sentences, pieces_
+    chunk_vecs = chunk_vectors(all_pieces, vectors, sentence_rows, distinct)
+    del distinct, sentences, all_pieces
     report.stages["embed"] = time.perf_counter() - t
     t = time.perf_counter()
 
