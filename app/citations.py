@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from . import lexical
+from . import lexical, names
 from .chunking import sentence_spans
 from .embeddings import Embedder
 from .prompts import Evidence
@@ -82,11 +82,11 @@ def check(
         ns = [n for n in inherited[i] if n in shown]
         pool = [s for n in ns for s in shown[n].sentences]
         sims = sentence_vectors[[s[3] for s in pool]] @ vectors[i] if pool else np.zeros(0)
-        if not pool or not _supported(words, pool, sims) or _foreign(words, pool, asked, known) or _stray_numbers(body, pool, question):
+        if not pool or not _supported(words, pool, sims) or _foreign(words, pool, asked, known) or _stray(body, [shown[n] for n in ns], shown, question):
             # Small models forget markers or give the wrong number: cite the shown passage that
             # supports the sentence, if one does; otherwise the sentence stays unsupported.
             n = _best_support(words, vectors[i], shown, sentence_vectors)
-            if n is None or _foreign(words, shown[n].sentences, asked, known) or _stray_numbers(body, shown[n].sentences, question):
+            if n is None or _foreign(words, shown[n].sentences, asked, known) or _stray(body, [shown[n]], shown, question):
                 unsupported.append(body)
                 continue  # a citation is evidence only for what it supports
             corrected += bool(cited[i])
@@ -122,6 +122,33 @@ def _stray_numbers(body: str, pool: list, question: str) -> bool:
     "the WTO statement was issued in December 2017 and concluded in November 2018 [1]" joins another passage's date to it."""
     held = set(_DIGITS.findall(" ".join(s[2] for s in pool) + " " + question))
     return any(x not in held for x in _DIGITS.findall(body))
+
+
+def _stray(body: str, passages: list[Evidence], shown: dict[int, Evidence], question: str) -> bool:
+    """Whether the sentence holds a number or a name that the passages it rests on do not support."""
+    pool = [s for e in passages for s in e.sentences]
+    return _stray_numbers(body, pool, question) or _stray_names(body, passages, shown, question)
+
+
+def _stray_names(body: str, passages: list[Evidence], shown: dict[int, Evidence], question: str) -> bool:
+    """Whether the sentence joins a name of the question to what a passage says of something else:
+    "Malaysia's population is over a fifth of the population in Africa [1]", from a passage about Africa.
+
+    The question's names must be in the passages the sentence rests on (their sentences and
+    headings); other names in any passage shown ("X starred in A, B and C" gathers them from three)."""
+    asked = set(lexical.tokenize(" ".join(names.in_question(question))))
+    named = names.in_question(body)
+    first = names.first_word(body)
+    if set(lexical.tokenize(first)) & asked:  # a sentence's first word is a name only if the question says it is
+        named.append(first)
+    if not named:
+        return False
+
+    def terms(evidence) -> set[str]:
+        return set(lexical.tokenize(" ".join([*(s[2] for e in evidence for s in e.sentences), *(e.section for e in evidence)])))
+
+    own, anywhere = terms(passages), terms(shown.values())
+    return not all(names.known_form(name, (own if set(lexical.tokenize(name)) & asked else anywhere).__contains__) for name in named)
 
 
 def _foreign(words: set[str], pool: list, asked: set[str], known: Callable[[str], bool]) -> bool:

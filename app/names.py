@@ -52,6 +52,12 @@ def in_question(question: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def first_word(text: str) -> str:
+    """The first word of a text ("Malaysia's" of "Malaysia's population is ...")."""
+    m = _WORD.search(text)
+    return m.group() if m else ""
+
+
 @lru_cache(maxsize=1)
 def _forms() -> dict[str, frozenset[str]]:
     out: dict[str, frozenset[str]] = {}

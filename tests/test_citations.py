@@ -121,3 +121,35 @@ def test_a_marker_after_the_full_stop_belongs_to_the_sentence_before_it():
     _, cited, _, bodies = _split("Members issued a joint statement. [1] Ambassador Yamazaki chaired the meetings. [2, 3]\nA list item [4]")
     assert bodies == ["Members issued a joint statement.", "Ambassador Yamazaki chaired the meetings.", "A list item"]
     assert cited == [[1], [2, 3], [4]]
+
+
+def test_a_name_of_the_question_joined_to_another_passages_fact_is_unsupported(assistant):
+    question = "What is the population of Malaysia?"
+    evidence, _ = evidence_for(assistant, question)
+    africa = next(e for e in evidence if any("fifth of the population in Africa" in s[2] for s in e.sentences))
+    malaysia = next(e for e in evidence if any("hub in Malaysia" in s[2] for s in e.sentences))
+
+    def checked(text):
+        return check(text, evidence, assistant.index.sentence_vectors, assistant.embedder, known=assistant.index.knows, question=question)
+
+    # Every word is in the question or the Africa passage, but no passage says this of Malaysia.
+    joined = checked(f"Malaysia's population is over a fifth of the population in Africa [{africa.n}].")
+    assert joined.unsupported and not joined.spans
+    assert not checked(f"Just over a fifth of the population in Africa uses the Internet [{africa.n}].").unsupported
+    assert not checked(f"Alibaba's eWTP launched its first hub in Malaysia in November 2017 [{malaysia.n}].").unsupported
+
+
+def test_names_the_question_does_not_give_may_be_gathered_from_several_passages():
+    from app.citations import _stray_names
+
+    shown = {
+        1: Evidence(1, "Television", [(0, 60, "Barrowman first starred as Peter Fairchild in Central Park West.", 0)]),
+        2: Evidence(2, "", [(0, 40, "He then appeared as Peter Williams in Titans.", 1)]),
+        3: Evidence(3, "Career", [(0, 40, "Vollmer's mother died in 1976 after a fall.", 2)]),
+    }
+    question = "What soap operas did Barrowman star in?"
+    assert not _stray_names("Barrowman starred in Central Park West and Titans", [shown[1]], shown, question)
+    assert _stray_names("Barrowman starred in Hotel Babylon", [shown[1]], shown, question)  # a name no passage gives
+    # The question's own name must be in the passage the sentence rests on, not only in another one.
+    assert _stray_names("Barrowman's mother died in 1976", [shown[3]], shown, "When did Barrowman's mother die?")
+    assert not _stray_names("Vollmer's mother died in 1976", [shown[3]], shown, "When did Vollmer's mother die?")
