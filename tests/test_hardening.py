@@ -15,7 +15,7 @@ import pytest
 
 from app import storage
 from app.api import auth
-from conftest import FED, SEEDS, open_current
+from conftest import FED, SEEDS, distinct_copy, open_current
 from servers import citeqa_server, faulty_server, poll
 from test_cli import CITEQA, run
 
@@ -270,9 +270,8 @@ def test_ctrl_c_during_index_stops_at_once_and_keeps_the_previous_build(tmp_path
     index_dir = tmp_path / "index"
     assert run("index", str(small_collection), index_dir=index_dir, sources=small_collection).returncode == 0
     before = storage.current_build(index_dir)
-    big = (SEEDS / FED).read_text(encoding="utf-8")
     for i in range(60):  # minutes of embedding
-        (small_collection / f"copy{i}.txt").write_text(big.replace("FED", f"FED{i}"), encoding="utf-8")
+        (small_collection / f"copy{i}.txt").write_text(distinct_copy(SEEDS / FED, i), encoding="utf-8")
     env = {**os.environ, "CITEQA_INDEX_DIR": str(index_dir), "CITEQA_SOURCES": str(small_collection), "HF_HUB_OFFLINE": "1"}
     log = tmp_path / "err.log"
     with open(log, "w") as err:
