@@ -120,7 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         if args.command == "index":
             print("citeqa: interrupted; nothing of this build was kept, the previous index is still in use", file=sys.stderr)
-        return 130
+        # Exit without the interpreter's shutdown, which joins every worker thread: the interrupt may
+        # have landed inside concurrent.futures with one of its locks held, and then that join never
+        # returns (once on a CI host, a build still running 60 s after Ctrl-C). Everything a command
+        # must undo has been undone by now, as the exception came up through its finally blocks.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
 
 
 def _fail(error: Exception, code: int) -> int:
