@@ -20,7 +20,7 @@ from . import Draft
 class Extractive:
     name = "extractive"
 
-    def __init__(self, index: Index, prompts: Prompts, max_sentences: int = 3, min_score: float = 0.33, keep_ratio: float = 0.85):
+    def __init__(self, index: Index, prompts: Prompts, max_sentences: int = 3, min_score: float = 0.30, keep_ratio: float = 0.85):
         self.index = index
         self.prompts = prompts
         self.max_sentences = max_sentences
