@@ -20,6 +20,8 @@ from . import Draft
 class Extractive:
     name = "extractive"
 
+    # min_score, the best sentence's score below which the question counts as unaddressed, is
+    # chosen on both gold collections by bench/refusal_threshold.py (bench/README.md).
     def __init__(self, index: Index, prompts: Prompts, max_sentences: int = 3, min_score: float = 0.30, keep_ratio: float = 0.85):
         self.index = index
         self.prompts = prompts
