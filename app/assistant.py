@@ -66,10 +66,12 @@ def conversation_context(history: list[dict[str, str]], refusal: str, turns: int
 
 
 def previous_answer(history: list[dict[str, str]], refusal: str) -> str:
-    """The conversation's last answer, as text (markers removed); "" when there is none or it was a refusal."""
-    last = next((m for m in reversed(history) if m["role"] == "assistant"), None)
-    text = _turn_text(last, refusal) if last else None
-    return " ".join(text.split()) if text else ""
+    """The conversation's last answer that was not a refusal, as text (markers removed); "" when there is none.
+
+    After a refusal the conversation is still where its last answer was: a follow-up to "Do we know
+    why he left?" (refused) reads on from the answer before it (bench/README.md, "Follow-ups")."""
+    texts = (_turn_text(m, refusal) for m in reversed(history) if m["role"] == "assistant")
+    return next((" ".join(t.split()) for t in texts if t), "")
 
 
 @dataclass

@@ -104,6 +104,15 @@ def test_a_follow_up_is_answered_from_the_document_the_conversation_is_about(two
     assert {c.passage_id.split(":")[0] for c in answer.citations} == {"berg.txt"}
 
 
+def test_after_a_refused_turn_the_conversation_stays_where_its_last_answer_was(two_careers):
+    refused = two_careers.ask("Did she ever play in Tokyo?", history=BERG_HISTORY)
+    assert refused.abstained, refused.answer
+    history = [*BERG_HISTORY, {"role": "user", "content": "Did she ever play in Tokyo?"}, {"role": "assistant", "content": refused.answer}]
+    answer = two_careers.ask("Which prize did the violinist win?", history=history)
+    assert "Paris chamber music competition" in answer.answer, answer.answer
+    assert "Nordic Music Prize" not in answer.answer
+
+
 def test_a_follow_up_that_names_another_subject_leaves_the_conversation(two_careers):
     answer = two_careers.ask("Which prize did Carl Holm win?", history=BERG_HISTORY)
     assert "Nordic Music Prize" in answer.answer, answer.answer
