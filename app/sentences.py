@@ -29,6 +29,9 @@ class Asked(Protocol):
 
 
 _REFERS_BACK = re.compile(r"(?:it|its|he|his|she|her|they|their|this|these|that|those|such|the\s+\w+\s+(?:was|is|were|are|will|has|had|have))\b", re.IGNORECASE)
+_OPENS_WITH_PRONOUN = re.compile(r"(?:it|its|he|his|she|her|they|their|this|these|that|those|such)\b", re.IGNORECASE)
+_ASKS_WHY = re.compile(r"^\s*(?:why|for what reason|what (?:was|is|were|are) the reasons?)\b", re.IGNORECASE)
+_CONCLUDES = re.compile(r"\b(?:therefore|thus|hence|consequently|as a result|accordingly|for this reason|that is why)\b", re.IGNORECASE)
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _NUMBER = re.compile(r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|half|third|quarter)\b", re.I)
 _DATE = re.compile(rf"\b(?:(?:{_MONTHS})\s+\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?|\d{{1,2}}(?:\s*[-–]\s*\d{{1,2}})?\s+(?:{_MONTHS})|(?:1[89]|20)\d\d)\b")
@@ -38,6 +41,14 @@ _ORDINAL = re.compile(r"\b\d+(?:st|nd|rd|th)\b", re.I)
 def _count(text: str) -> bool:
     """Whether the text holds a count: a number that is not a date or an ordinal ("on February 9-10, 2018, the 3rd" counts nothing)."""
     return bool(_NUMBER.search(_ORDINAL.sub(" ", _DATE.sub(" ", text))))
+
+
+def leans_on_previous(text: str, question: str) -> bool:
+    """Whether a quoted sentence needs the one before it to be understood: it opens with a pronoun
+    ("They have conducted two global surveys": who?), or it draws a conclusion ("The agreement will
+    therefore be greeted with a yawn") and the question asks why, which the sentence before answers.
+    (bench/README.md, "Quotes that lean on the sentence before".)"""
+    return bool(_OPENS_WITH_PRONOUN.match(text) or (_ASKS_WHY.match(question) and _CONCLUDES.search(text)))
 
 
 # What kind of answer a question asks for, and whether a sentence holds one.

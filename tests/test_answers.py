@@ -70,6 +70,24 @@ def test_answers_hold_the_fact_and_cite_it(assistant, question, expected):
 
 
 @pytest.mark.parametrize(
+    "question, before, quoted",
+    [
+        # "They" are the Internet Futures project: said only by the sentence before.
+        ("How many responses did the global surveys generate?", "Internet Futures project", "more than 2,500 responses"),
+        # "therefore": the reason is the sentence before.
+        ("Why will many companies be disappointed by the ASEAN e-commerce agreement?", "This commitment has not been made.", "greeted with a yawn"),
+    ],
+)
+def test_a_quote_that_leans_on_the_sentence_before_comes_with_it(assistant, question, before, quoted):
+    answer = assistant.ask(question)
+    assert not answer.abstained
+    text = " ".join(answer.answer.split())
+    assert before in text and quoted in text and text.index(before) < text.index(quoted), text
+    assert any(before in " ".join(c.text.split()) for c in answer.citations)
+    assert_contract(answer)
+
+
+@pytest.mark.parametrize(
     "question, expected",
     [
         ("How many WTO members take part in the e-commerce initiative, and who will implement the ASEAN agreement?", ["87", "ASEAN E-Commerce Coordination Committee"]),

@@ -14,7 +14,7 @@ from ..index import Index
 from ..prompts import Prompts
 from ..retrieval import Part, Retrieved
 from ..safety import looks_like_instructions
-from ..sentences import Candidate
+from ..sentences import Candidate, leans_on_previous
 from . import Draft
 
 class Extractive:
@@ -127,6 +127,11 @@ class Extractive:
                 while k < len(sentences) and sentences[k][3] == "item":
                     expanded.append(self._candidate(c, k, sentences[k]))
                     k += 1
+        # The best sentence is quoted with the one before it when it cannot be understood alone.
+        sentences_of_best = self.index.chunks[retrieved.hits[best.n - 1].row]["sentences"]
+        before = best.position - 1
+        if before >= 0 and sentences_of_best[before][3] != "item" and leans_on_previous(best.text, retrieved.question):
+            expanded.append(self._candidate(best, before, sentences_of_best[before]))
         unique = {(c.n, c.position): c for c in expanded}
         # The best-scoring passage's sentences come first; within a passage, text order.
         lead = {}
