@@ -52,6 +52,49 @@ def in_question(question: str) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+_RUN = re.compile(r"[A-Z][\w'’-]*(?:[ ]+[A-Z][\w'’-]*)+")  # adjacent capitalised words: one name
+_POSSESSIVE = re.compile(r"['’]s$")
+_APART = re.compile(r"[.,;:!?)\]\"”]$")  # a word ending so is not part of the name that follows it
+
+
+def left_out(question: str, passages: list[str]) -> set[str]:
+    """The given names of a question's full names that the passages leave out (folded words).
+
+    Wikipedia-like text names a person in full once and by surname after: "What did Nadia
+    Comaneci achieve?" is about the "Comaneci" of the passages, so "Nadia" is no reason to refuse.
+    Only when the passages hold the surname, capitalised, and never put another name before it:
+    "Hillary Clinton" is not forgiven where they say "Bill Clinton", nor "Asian Development Bank"
+    where they say "World Bank"."""
+    out: set[str] = set()
+    for run in _RUN.findall(question):
+        parts = run.split()
+        while parts and parts[0].lower() in lexical.STOPWORDS:  # "Did Nadia Comaneci ...": the question's first word
+            parts = parts[1:]
+        if len(parts) < 2:
+            continue
+        *given, surname = parts
+        given_words = {w for g in given for w in lexical.words(g)}
+        if given_words and _stands_alone(_POSSESSIVE.sub("", surname), given_words, passages):
+            out |= given_words
+    return out
+
+
+def _stands_alone(surname: str, given: set[str], passages: list[str]) -> bool:
+    pattern = re.compile(rf"(?<![\w'’-]){re.escape(surname)}(?![\w-])")
+    seen = False
+    for text in passages:
+        for m in pattern.finditer(text):
+            seen = True
+            before = text[: m.start()].split()[-1:]
+            word = before[0] if before else ""
+            if not word or not word[0].isupper() or _APART.search(word):
+                continue
+            folded = lexical.words(word)
+            if folded and not set(folded) <= given and not variants(folded[0]):  # "Romanian Comaneci" is still her
+                return False
+    return seen
+
+
 def first_word(text: str) -> str:
     """The first word of a text ("Malaysia's" of "Malaysia's population is ...")."""
     m = _WORD.search(text)

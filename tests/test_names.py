@@ -12,6 +12,9 @@ TEXT = {
     "bank.txt": "Microcredit\n\nMohammed Yunus said that microcredit gives rural women access to e-commerce.\n",
     "rules.txt": "Regulation\n\nRegulators in China announced new rules for cross-border parcels in 2018.\n",
     "pact.txt": "Regional rules\n\nThe ASEAN agreement on electronic commerce will be implemented by a coordinating committee.\n",
+    # a person named by surname only, and one whose first name is not the question's
+    "gym.txt": "Olympic gymnastics\n\nIn 1976 Comaneci scored the first perfect ten in Olympic gymnastics.\n",
+    "act.txt": "Trade law\n\nBill Clinton signed the digital trade act in 1998. Clinton called it a charter for online shops.\n",
 }
 
 
@@ -34,6 +37,7 @@ def names_assistant(tmp_path_factory, embedder):
         ("What did Mohammad Yunus say about microcredit?", "rural women"),
         ("What did Chinese regulators announce?", "cross-border parcels"),
         ("Who will implement the Southeast Asian e-commerce agreement?", "coordinating committee"),  # ASEAN: Southeast Asian Nations
+        ("What did Nadia Comaneci score in 1976?", "perfect ten"),  # the text calls her by surname
     ],
 )
 def test_another_form_of_a_name_is_answered(names_assistant, question, fact):
@@ -46,6 +50,20 @@ def test_a_name_the_collection_lacks_is_refused(names_assistant):
     answer = names_assistant.ask("What rate is the Zanzibar digital services tax?")
     assert answer.abstained
     assert "mentions Zanzibar" in answer.answer
+
+
+def test_a_first_name_the_text_gives_another_person_is_refused(names_assistant):
+    answer = names_assistant.ask("What did Hillary Clinton sign in 1998?")
+    assert answer.abstained
+    assert "mentions Hillary" in answer.answer
+
+
+def test_the_given_names_that_passages_naming_by_surname_leave_out():
+    assert names.left_out("Did Nadia Comaneci win?", ["Romanian Comaneci won. In 1976 Comaneci scored."]) == {"nadia"}
+    assert names.left_out("What was Tim Kaine's strategy?", ["According to Kaine, it was democracy."]) == {"tim"}
+    assert names.left_out("What did Hillary Clinton say?", ["Bill Clinton said it. Clinton left."]) == set()
+    assert names.left_out("What did the Asian Development Bank fund?", ["The World Bank funded it."]) == set()
+    assert names.left_out("What did Nadia Comaneci win?", ["Nothing about her here."]) == set()
 
 
 def test_short_names_are_not_matched_by_spelling():

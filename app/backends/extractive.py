@@ -72,8 +72,12 @@ class Extractive:
         A name counts as mentioned when the collection holds a word sharing all but its last
         three letters (at least five): "Australian" is mentioned by "Australia"; another form of
         a place name ("French": "France"); or a spelling a letter away ("Mohammad": "Mohammed").
+        A full name's given name may be left out by passages that name the person by surname.
         """
-        return [w for w in names.in_question(retrieved.question) if not all(self._mentioned(t) for t in lexical.words(w))]
+        passages = [self.index.chunks[h.row]["index_text"] for h in retrieved.hits]
+        left_out = names.left_out(retrieved.question, passages)  # "Nadia" of "Nadia Comaneci", where the text says "Comaneci"
+        return [w for w in names.in_question(retrieved.question)
+                if not all(t in left_out or self._mentioned(t) for t in lexical.words(w))]
 
     def _mentioned(self, word: str) -> bool:
         if names.known_form(word, self.index.knows):  # "French" is mentioned by "France"
