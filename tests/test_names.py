@@ -52,6 +52,14 @@ def test_a_name_the_collection_lacks_is_refused(names_assistant):
     assert "mentions Zanzibar" in answer.answer
 
 
+def test_a_follow_up_may_call_a_person_by_the_first_name_the_conversation_gave_in_full(names_assistant):
+    first = names_assistant.ask("What did Nadia Comaneci score in 1976?")
+    history = [{"role": "user", "content": "What did Nadia Comaneci score in 1976?"}, {"role": "assistant", "content": first.answer}]
+    answer = names_assistant.ask("What did Nadia score at the Olympic games?", history=history)  # borrows nothing: it names "Olympic"
+    assert not answer.abstained, answer.answer
+    assert "perfect ten" in answer.answer
+
+
 def test_a_first_name_the_text_gives_another_person_is_refused(names_assistant):
     answer = names_assistant.ask("What did Hillary Clinton sign in 1998?")
     assert answer.abstained

@@ -75,7 +75,8 @@ class Extractive:
         A full name's given name may be left out by passages that name the person by surname.
         """
         passages = [self.index.chunks[h.row]["index_text"] for h in retrieved.hits]
-        left_out = names.left_out(retrieved.question, passages)  # "Nadia" of "Nadia Comaneci", where the text says "Comaneci"
+        # "Nadia" of "Nadia Comaneci" where the text says "Comaneci", asked in full now or earlier in the conversation
+        left_out = names.left_out(f"{retrieved.question}\n{retrieved.context}", passages)
         return [w for w in names.in_question(retrieved.question)
                 if not all(t in left_out or self._mentioned(t) for t in lexical.words(w))]
 
