@@ -81,6 +81,32 @@ def missing_kind(question: str, texts: list[str]) -> str | None:
     return next((kind for kind, asks, holds in _REQUIRED_KINDS if asks.search(question) and not any(holds(t) for t in texts)), None)
 
 
+# "What is the UNHCR?", "Who was John Brown?": a question that asks what a thing is, not something about it.
+_ASKS_WHAT_IS = re.compile(r"^\s*(?:who|what)\s+(?:is|was|are|were)\s+(?:the\s+|an?\s+)?(?P<term>[^?]+?)\s*\??\s*$", re.I)
+_ABOUT_IT = re.compile(r"\b(?:about|doing|in|on|at|with|for|to|from|by|between|like|his|her|their|its|it|they|this|that|some|one|most|first|last)\b|['’]", re.I)
+
+
+def defined_term(question: str) -> list[str]:
+    """The terms of the thing a "What is X?" question asks to define (at most four words), or [].
+
+    "What was his position?" or "What was Bauhaus' legacy?" ask about something, not what it is."""
+    m = _ASKS_WHAT_IS.match(question)
+    # "of" inside a name ("the Treaty of 1875") but not after a common noun ("the population of Malaysia")
+    if not m or _ABOUT_IT.search(m["term"]) or re.search(r"(?:^|\s)[a-z]+\s+of\b", m["term"]):
+        return []
+    terms = lexical.tokenize(m["term"])
+    return terms if 0 < len(terms) <= 4 else []
+
+
+def defines(text: str, term: str) -> bool:
+    """Whether a sentence says what `term` (the thing's last word, as written) is: "X is a ...", "X (...", "X, an ...",
+    "... Commissioner for Refugees (UNHCR)"."""
+    last = re.escape(term)
+    return bool(re.search(
+        rf"\b{last}\w*\)?\s+(?:is|was|are|were)\s+(?:a|an|the|one)\b|\b{last}\w*\s*\(|\b{last}\w*,\s+(?:a|an|the)\b|\w\s+\({last}\)", text, re.I,
+    ))
+
+
 # A follow-up's sentences up to FLOW_WINDOW characters after the last answer gain up to FLOW_NEXT, its passages up to
 # FLOW_PASSAGE (retrieval.py) (bench/README.md, "Follow-ups").
 FLOW_NEXT, FLOW_WINDOW = 0.1, 800

@@ -88,6 +88,22 @@ def test_a_quote_that_leans_on_the_sentence_before_comes_with_it(assistant, ques
 
 
 @pytest.mark.parametrize(
+    "question, definition",
+    [
+        ("What is SEOM?", "senior economic officials (SEOM)"),
+        ("What is UNCTAD?", "United Nations Conference on Trade and Development (UNCTAD)"),
+    ],
+)
+def test_what_is_a_thing_is_answered_first_by_the_sentence_that_says_what_it_is(assistant, question, definition):
+    answer = assistant.ask(question)
+    assert not answer.abstained
+    first_quote = " ".join(answer.answer.split()).split("] ")[0]
+    assert definition in first_quote, answer.answer
+    assert any(definition in " ".join(c.text.split()) for c in answer.citations)
+    assert_contract(answer)
+
+
+@pytest.mark.parametrize(
     "question, expected",
     [
         ("How many WTO members take part in the e-commerce initiative, and who will implement the ASEAN agreement?", ["87", "ASEAN E-Commerce Coordination Committee"]),

@@ -1,5 +1,6 @@
 import pytest
 
+from app import sentences
 from app.questions import parts
 
 
@@ -39,3 +40,21 @@ def test_a_compound_question_is_split_into_what_it_asks(question, expected):
 )
 def test_a_question_asking_one_thing_stays_whole(question):
     assert parts(question) == []
+
+
+@pytest.mark.parametrize(
+    "question, terms",
+    [
+        ("What is the UNHCR?", ["unhcr"]),
+        ("Who was John Brown?", ["john", "brown"]),
+        ("What was the Reciprocity Treaty of 1875?", ["reciproc", "treati", "1875"]),
+        # about a thing, not what it is: the best quotes answer these as they are
+        ("What is the population of Malaysia?", []),
+        ("What was his position?", []),
+        ("What was Bauhaus' legacy?", []),
+        ("What is ACCEC formally responsible for?", []),
+        ("What were some songs on the Velociraptor album?", []),
+    ],
+)
+def test_the_questions_that_ask_what_a_thing_is(question, terms):
+    assert sentences.defined_term(question) == terms
