@@ -84,24 +84,34 @@ def missing_kind(question: str, texts: list[str]) -> str | None:
 # "What is the UNHCR?", "Who was John Brown?": a question that asks what a thing is, not something about it.
 _ASKS_WHAT_IS = re.compile(r"^\s*(?:who|what)\s+(?:is|was|are|were)\s+(?:the\s+|an?\s+)?(?P<term>[^?]+?)\s*\??\s*$", re.I)
 _ABOUT_IT = re.compile(r"\b(?:about|doing|in|on|at|with|for|to|from|by|between|like|his|her|their|its|it|they|this|that|some|one|most|first|last)\b|['’]", re.I)
+# "of" inside a name ("the Treaty of 1875") but not after a common noun ("the population of Malaysia")
+_OF_A_COMMON_NOUN = re.compile(r"(?:^|\s)[a-z]+\s+of\b")
+
+
+def _asked_thing(question: str) -> str | None:
+    """The thing a "What is X?" question asks to define, as written ("UNHCR"), or None."""
+    m = _ASKS_WHAT_IS.match(question)
+    if not m or _ABOUT_IT.search(m["term"]) or _OF_A_COMMON_NOUN.search(m["term"]):
+        return None
+    return m["term"]
 
 
 def defined_term(question: str) -> list[str]:
     """The terms of the thing a "What is X?" question asks to define (at most four words), or [].
 
     "What was his position?" or "What was Bauhaus' legacy?" ask about something, not what it is."""
-    m = _ASKS_WHAT_IS.match(question)
-    # "of" inside a name ("the Treaty of 1875") but not after a common noun ("the population of Malaysia")
-    if not m or _ABOUT_IT.search(m["term"]) or re.search(r"(?:^|\s)[a-z]+\s+of\b", m["term"]):
-        return []
-    terms = lexical.tokenize(m["term"])
-    return terms if 0 < len(terms) <= 4 else []
+    thing = _asked_thing(question)
+    terms = lexical.tokenize(thing) if thing else []
+    return terms if len(terms) <= 4 else []
 
 
-def defines(text: str, term: str) -> bool:
-    """Whether a sentence says what `term` (the thing's last word, as written) is: "X is a ...", "X (...", "X, an ...",
+def defines(text: str, question: str) -> bool:
+    """Whether a sentence says what the question's thing is (by its last word): "X is a ...", "X (...", "X, an ...",
     "... Commissioner for Refugees (UNHCR)"."""
-    last = re.escape(term)
+    thing = _asked_thing(question)
+    if not thing:
+        return False
+    last = re.escape(thing.split()[-1])
     return bool(re.search(
         rf"\b{last}\w*\)?\s+(?:is|was|are|were)\s+(?:a|an|the|one)\b|\b{last}\w*\s*\(|\b{last}\w*,\s+(?:a|an|the)\b|\w\s+\({last}\)", text, re.I,
     ))

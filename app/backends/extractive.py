@@ -138,7 +138,7 @@ class Extractive:
         if before >= 0 and sentences_of_best[before][3] != "item" and leans_on_previous(best.text, retrieved.question):
             expanded.append(self._candidate(best, before, sentences_of_best[before]))
         # "What is the UNHCR?": the sentence that says what it is, else the document's first that names it, comes first.
-        definition = self.definition(candidates, retrieved, best)
+        definition = self._definition(candidates, retrieved, best)
         if definition is not None:
             expanded.append(definition)
         unique = {(c.n, c.position): c for c in expanded}
@@ -148,32 +148,32 @@ class Extractive:
             lead.setdefault(c.n, c.score)
         return sorted(unique.values(), key=lambda c: (-lead[c.n], c.position))
 
-    def definition(self, candidates: list[Candidate], retrieved: Retrieved, best: Candidate) -> Candidate | None:
+    def _definition(self, candidates: list[Candidate], retrieved: Retrieved, best: Candidate) -> Candidate | None:
         """For a "What is X?" question, the retrieved sentence of the best quote's document that defines X, else the
         document's first sentence naming X when it was retrieved; None when there is neither."""
         terms = set(sentences.defined_term(retrieved.question))
         if not terms:
             return None
-        doc = self.index.chunks[retrieved.hits[best.n - 1].row]["doc"]
+        doc = retrieved.passages[best.n - 1].doc
 
         def names(text: str) -> bool:
             return terms <= set(lexical.tokenize(text))
 
-        naming = sorted(
-            (c for c in candidates if c.kind != "item" and self.index.chunks[retrieved.hits[c.n - 1].row]["doc"] == doc and names(c.text)),
-            key=lambda c: c.start,
-        )
-        last = retrieved.question.rstrip(" ?").split()[-1]
-        defining = next((c for c in naming if sentences.defines(c.text, last)), None)
-        if defining is not None or not naming:
+        naming = sorted((c for c in candidates if c.kind != "item" and retrieved.passages[c.n - 1].doc == doc and names(c.text)), key=lambda c: c.start)
+        if not naming:
+            return None
+        defining = next((c for c in naming if sentences.defines(c.text, retrieved.question)), None)
+        if defining is not None:
             return defining
-        for chunk in self.index.chunks_of(doc):
-            for start, _, text, _ in chunk["sentences"]:
-                if start >= naming[0].start:
-                    return naming[0]
-                if names(text):  # the document named it before any retrieved sentence does
+        first = naming[0]
+        # Whether the document named it before: its chunks are read only up to the one that holds `first`.
+        for row in range(self.index.doc_rows(doc)[0], retrieved.hits[first.n - 1].row + 1):
+            for start, _, text, _ in self.index.chunks[row]["sentences"]:
+                if start >= first.start:
+                    return first
+                if names(text):
                     return None
-        return naming[0]
+        return first
 
     @staticmethod
     def _candidate(neighbour: Candidate, position: int, sentence: list) -> Candidate:
