@@ -1,8 +1,7 @@
 """The sentences of retrieved passages, scored as answers to a question.
 
 A sentence scores by its meaning (its vector against the question's), by the question's words it
-holds (weighted by rarity; its heading's and neighbours' words count half, the names the question
-asks about in full), by whether it holds
+holds (weighted by rarity; its heading's and neighbours' words count half), by whether it holds
 the kind of answer asked for (a date for "when", a count for "how many"), and, in a conversation,
 by whether it reads on from the last answer. The extractive answerer quotes the best of them;
 retrieval ranks a first question's passages by their best.
@@ -16,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import lexical, names
+from . import lexical
 from .index import Index
 from .safety import looks_like_instructions
 
@@ -145,7 +144,6 @@ def score(index: Index, rows: list[int], asked: Asked, said: dict[str, int]) -> 
     `said`: where the conversation's last answer ends in each document (retrieval.said_ends)."""
     weights = {t: index.idf(t) for t in set(asked.terms)}
     total = sum(weights.values())
-    named = set(lexical.tokenize(" ".join(names.in_question(asked.question))))
     wanted = [holds for question, holds in _ANSWER_TYPES if question.search(asked.question)]
     out, seen = [], set()
     for n, row in enumerate(rows, start=1):
@@ -165,9 +163,7 @@ def score(index: Index, rows: list[int], asked: Asked, said: dict[str, int]) -> 
             if key in seen or looks_like_instructions(text):  # a repeat (overlapping chunks, a text that says it twice), or an injection
                 continue
             seen.add(key)
-            # A name the question asks about counts in full when the passage holds it: a section names its
-            # subject once and then says "the diarist", "he" (bench/README.md, "Names in the passage").
-            held = sum(w if t in terms or (t in named and t in context) else 0.5 * w if t in context else 0.0 for t, w in weights.items())
+            held = sum(w if t in terms else 0.5 * w if t in context else 0.0 for t, w in weights.items())
             lex = held / total if total else 0.0
             value = 0.55 * float(dense[j]) + 0.45 * lex + 0.02 / n
             if wanted:  # a "when" question is not answered by a sentence without a date

@@ -18,19 +18,15 @@ TEXT = {
 }
 
 
-def extractive_over(tmp_path_factory, embedder, texts: dict[str, str]) -> Assistant:
+@pytest.fixture(scope="module")
+def names_assistant(tmp_path_factory, embedder):
     root = tmp_path_factory.mktemp("names")
     (root / "docs").mkdir()
-    for name, text in texts.items():
+    for name, text in TEXT.items():
         (root / "docs" / name).write_text(text, encoding="utf-8")
     a = Assistant(Settings(index_dir=root / "index", sources=[root / "docs"], backend="extractive"), progress=False, embedder=embedder)
     a.ensure_index()
     return a
-
-
-@pytest.fixture(scope="module")
-def names_assistant(tmp_path_factory, embedder):
-    return extractive_over(tmp_path_factory, embedder, TEXT)
 
 
 @pytest.mark.parametrize(
@@ -88,21 +84,3 @@ def test_the_names_a_question_asks_about():
     assert names.in_question("What did FED propose at UNCTAD's E-Commerce Week?") == ["FED", "UNCTAD's", "E-Commerce", "Week"]
     assert names.in_question("Who launched eWTP and when did eWTP open?") == ["eWTP"]
     assert names.in_question("When was it concluded?") == []
-
-
-# Wikipedia-like text names its subject in the heading and the first sentence, then says "the diarist", "he".
-DIARIST = {
-    "pepys.txt": (
-        "Samuel Pepys\n\nSamuel Pepys was an English diarist and naval administrator. "
-        "The diary records the daily life of London in the 1660s. "
-        "In 1662 the diarist and his wife took flageolet lessons from a music master. "
-        "The navy board met every week at the office in Seething Lane.\n"
-    ),
-    "greeting.txt": "Thomas Greeting\n\nThomas Greeting was a music master in London. His wife was a singer at the court theatre.\n",
-}
-
-
-def test_a_sentence_under_the_name_the_question_asks_about_answers_without_repeating_the_name(tmp_path_factory, embedder):
-    answer = extractive_over(tmp_path_factory, embedder, DIARIST).ask("Did Pepys have a wife?")
-    assert "In 1662 the diarist and his wife took flageolet lessons" in answer.answer, answer.answer
-    assert "singer at the court theatre" not in answer.answer
