@@ -55,6 +55,7 @@ class Retrieved:
     # In a conversation, where the sentences of the last answer end in each document they are in (said_ends).
     said: dict[str, int] = field(default_factory=dict)
     context: str = ""  # the conversation's last turns as text ("" outside a conversation)
+    previous: str = ""  # the conversation's last answer ("" outside a conversation)
 
 
 def top_rows(scores: np.ndarray, n: int) -> np.ndarray:
@@ -147,7 +148,7 @@ class Retriever:
         hits = [Hit(row, fused[row], dense_of[row], bm25_of[row]) for row in best]
         passages = [self._passage(h) for h in hits]
         timings["fusion"] = timings.get("fusion", 0.0) + (time.perf_counter() - t) * 1000 - timings.get("rerank", 0.0)
-        return Retrieved(question, query, terms, hits, passages, timings, parts, said, context)
+        return Retrieved(question, query, terms, hits, passages, timings, parts, said, context, previous)
 
     def _add_parts(self, scored: "_Scored", query: np.ndarray, asked: list[str], vectors) -> tuple[list[Part], list[int]]:
         """A compound question's parts, and each one's best passage (kept among the k); each part's

@@ -83,6 +83,33 @@ def test_no_answer_repeats_a_sentence():
     assert drafts.join("He returned in 1977 [1]. Graham returned to the WWWF in April 1977 after an agreement with McMahon [1].", quotes) == f"He returned in 1977 [1].\n\n{quotes}"
 
 
+def test_a_fragment_left_when_a_copy_is_cut_is_not_shown():
+    # seen on QuAC: "Does he have any children?" answered "He [1]." in front of the quotes
+    quotes = "He and his wife took flageolet lessons from master Thomas Greeting. [1]"
+    assert drafts.join("He [1]. He and his wife took flageolet lessons from master Thomas Greeting [1].", quotes) == quotes
+    assert drafts.join(". He and his wife took flageolet lessons from master Thomas Greeting [1].", quotes) == quotes
+    assert drafts.join("In 1665 [1]. He and his wife took flageolet lessons from master Thomas Greeting [1].", quotes) == f"In 1665 [1].\n\n{quotes}"
+
+
+def test_a_follow_up_answered_with_the_last_answer_again_gets_the_quotes(assistant):
+    first = "Who chaired the meetings of the WTO e-commerce negotiations?"
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": "Ambassador Kazuyuki Yamazaki of Japan chaired the meetings [1]."}]
+    follow_up = assistant.standalone("What did he emphasize?", history)
+    retrieved = assistant.retrieve(follow_up, history=history)
+    n = next(n for n, p in enumerate(retrieved.passages, start=1) if "Yamazaki" in p.text)
+    extractive = Extractive(assistant.index, assistant.prompts)
+
+    def answer(written):
+        backend = Generative(Scripted(written), extractive, assistant.settings, assistant.embedder, assistant.prompts)
+        return list(backend.run(retrieved))[-1]
+
+    again = answer(f"Ambassador Kazuyuki Yamazaki of Japan chaired the meetings [{n}].")
+    assert again.text == extractive.answer(retrieved, extractive.score_sentences(retrieved)).text
+    assert any("repeated the last answer" in w for w in again.warnings)
+    new = f"Yamazaki emphasized the importance of expediting work on achieving consensus [{n}]."
+    assert answer(new).text.startswith(new)
+
+
 def test_the_model_answer_is_cut_after_two_sentences():
     assert drafts.cut("It fell by 3% [1]. It was in 2030 [2].") is None  # two: keep writing, it may end there
     assert drafts.cut("It fell by 3% [1]. It was in 2030 [2]. The council") == "It fell by 3% [1]. It was in 2030 [2]."

@@ -50,8 +50,17 @@ def informative(answer: str, question: str, support_words: set[str]) -> bool:
     return bool(new & support_words) or bool(re.search(r"\d", MARKER.sub("", answer)) and not re.search(r"\d", question))
 
 
-def rejection(checked: Checked, raw: str, question: str, support_words: set[str]) -> str | None:
-    """Why the model's answer must not be shown, or None when it may."""
+def echoes(answer: str, question: str, previous: str, share: float = 0.8) -> bool:
+    """Whether the answer's words, less the question's, are mostly the last answer's: it answers the last question again.
+
+    Seen on QuAC: "Was she hired by Ed Shaughnessy?" after "When did she join?" answered "In 1975 [1]"."""
+    words = set(lexical.tokenize(MARKER.sub("", answer))) - set(lexical.tokenize(question))
+    said = set(lexical.tokenize(MARKER.sub("", previous)))
+    return bool(words and said) and len(words & said) / len(words) >= share
+
+
+def rejection(checked: Checked, raw: str, question: str, support_words: set[str], previous: str = "") -> str | None:
+    """Why the model's answer must not be shown, or None when it may (`previous`: the conversation's last answer)."""
     if checked.refused:
         return "the model found no answer in the passages"
     if repeats(raw):
@@ -62,6 +71,8 @@ def rejection(checked: Checked, raw: str, question: str, support_words: set[str]
         return f"a sentence of the model's answer is not supported by the passages (“{checked.unsupported[0]}”)"
     if not informative(checked.text, question, support_words):
         return "the model's answer only restated the question"
+    if previous and echoes(checked.text, question, previous):
+        return "the model's answer repeated the last answer"
     return None
 
 
@@ -76,8 +87,10 @@ def copied(sentence: str, quotes: str, overlap: float = 0.8) -> bool:
 
 
 def join(direct: str, quotes: str) -> str:
-    """The model's answer, less the sentences the quotes say anyway, then the quotes; the quotes alone if nothing is left."""
+    """The model's answer, less the sentences the quotes say anyway and those without a word, then the quotes;
+    the quotes alone if nothing is left."""
     own = answer_spans(direct)
-    kept = [direct[a:b] for a, b in own if not copied(MARKER.sub("", direct[a:b]), quotes)]
+    # A fragment that is left when a copy is cut ("He [1].", ".") says nothing either.
+    kept = [direct[a:b] for a, b in own if lexical.tokenize(MARKER.sub("", direct[a:b])) and not copied(MARKER.sub("", direct[a:b]), quotes)]
     text = " ".join(kept).strip() if len(kept) < len(own) else direct.strip()
     return f"{text}\n\n{quotes.strip()}" if text else quotes.strip()

@@ -87,7 +87,7 @@ class Generative:
         index = ex.index
         checked = check(raw, evidence, index.sentence_vectors, self.embedder, known=index.knows, question=retrieved.question)
         support = _support(checked.spans, evidence)
-        why = drafts.rejection(checked, raw, retrieved.question, {t for c in support for t in lexical.tokenize(c.text)})
+        why = drafts.rejection(checked, raw, retrieved.question, {t for c in support for t in lexical.tokenize(c.text)}, retrieved.previous)
         if why:
             warning = f"{why}, so this answer is the quoted sentences alone (the model wrote: “{raw.strip()[:300]}”)"
             yield replace(
@@ -123,6 +123,7 @@ class Generative:
             return judge([{"role": "user", "content": self.prompts.render("judge", text=quotes, question=question)}])
         except (KeyError, GeneratorFailed, GeneratorUnavailable):
             return None
+
 
 def _support(spans: dict[int, list[tuple[int, int]]], evidence) -> list[Candidate]:
     """The evidence sentences at the spans the citation check found for the model's sentences."""
