@@ -21,8 +21,9 @@ class Extractive:
     name = "extractive"
 
     # min_score, the best sentence's score below which the question counts as unaddressed, is
-    # chosen on both gold collections by bench/refusal_threshold.py (bench/README.md).
-    def __init__(self, index: Index, prompts: Prompts, max_sentences: int = 3, min_score: float = 0.30, keep_ratio: float = 0.85):
+    # chosen on both gold collections by bench/refusal_threshold.py; max_sentences and keep_ratio by
+    # a sweep on both (bench/README.md, "How many sentences are quoted").
+    def __init__(self, index: Index, prompts: Prompts, max_sentences: int = 4, min_score: float = 0.30, keep_ratio: float = 0.85):
         self.index = index
         self.prompts = prompts
         self.max_sentences = max_sentences
