@@ -53,7 +53,8 @@ def informative(answer: str, question: str, support_words: set[str]) -> bool:
 def echoes(answer: str, question: str, previous: str, share: float = 0.8) -> bool:
     """Whether the answer's words, less the question's, are mostly the last answer's: it answers the last question again.
 
-    Seen on QuAC: "Was she hired by Ed Shaughnessy?" after "When did she join?" answered "In 1975 [1]"."""
+    Seen on QuAC: "Did he have any special interests as a child?" answered "He has an elder brother, Roger, and a
+    younger sister, Joanna.", the last answer word for word."""
     words = set(lexical.tokenize(MARKER.sub("", answer))) - set(lexical.tokenize(question))
     said = set(lexical.tokenize(MARKER.sub("", previous)))
     return bool(words and said) and len(words & said) / len(words) >= share
@@ -89,8 +90,8 @@ def copied(sentence: str, quotes: str, overlap: float = 0.8) -> bool:
 def join(direct: str, quotes: str) -> str:
     """The model's answer, less the sentences the quotes say anyway and those without a word, then the quotes;
     the quotes alone if nothing is left."""
-    own = answer_spans(direct)
+    own = [(direct[a:b], MARKER.sub("", direct[a:b])) for a, b in answer_spans(direct)]
     # A fragment that is left when a copy is cut ("He [1].", ".") says nothing either.
-    kept = [direct[a:b] for a, b in own if lexical.tokenize(MARKER.sub("", direct[a:b])) and not copied(MARKER.sub("", direct[a:b]), quotes)]
+    kept = [sentence for sentence, body in own if lexical.tokenize(body) and not copied(body, quotes)]
     text = " ".join(kept).strip() if len(kept) < len(own) else direct.strip()
     return f"{text}\n\n{quotes.strip()}" if text else quotes.strip()
