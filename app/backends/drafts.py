@@ -41,12 +41,17 @@ def repeats(text: str) -> bool:
 _ASKED_FOR = frozenset(lexical.tokenize("number amount total count name names reason reasons way ways type kind year date time place people thing things part role"))
 
 
+def _beyond(answer: str, question: str) -> set[str]:
+    """The answer's words that the question does not hold (markers left out)."""
+    return set(lexical.tokenize(MARKER.sub("", answer))) - set(lexical.tokenize(question))
+
+
 def informative(answer: str, question: str, support_words: set[str]) -> bool:
     """Whether the answer says something the question did not: a word of its supporting sentences that the question lacks.
 
     "The council funded the port [1]" for "How did the council fund the port?" adds nothing, and
     neither does a paraphrase whose new words ("paid") are not in the sentences it rests on."""
-    new = set(lexical.tokenize(MARKER.sub("", answer))) - set(lexical.tokenize(question)) - _ASKED_FOR
+    new = _beyond(answer, question) - _ASKED_FOR
     return bool(new & support_words) or bool(re.search(r"\d", MARKER.sub("", answer)) and not re.search(r"\d", question))
 
 
@@ -55,7 +60,7 @@ def echoes(answer: str, question: str, previous: str, share: float = 0.8) -> boo
 
     Seen on QuAC: "Did he have any special interests as a child?" answered "He has an elder brother, Roger, and a
     younger sister, Joanna.", the last answer word for word."""
-    words = set(lexical.tokenize(MARKER.sub("", answer))) - set(lexical.tokenize(question))
+    words = _beyond(answer, question)
     said = set(lexical.tokenize(MARKER.sub("", previous)))
     return bool(words and said) and len(words & said) / len(words) >= share
 
@@ -72,7 +77,7 @@ def rejection(checked: Checked, raw: str, question: str, support_words: set[str]
         return f"a sentence of the model's answer is not supported by the passages (“{checked.unsupported[0]}”)"
     if not informative(checked.text, question, support_words):
         return "the model's answer only restated the question"
-    if previous and echoes(checked.text, question, previous):
+    if echoes(checked.text, question, previous):  # False outside a conversation (no last answer)
         return "the model's answer repeated the last answer"
     return None
 
