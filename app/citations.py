@@ -110,8 +110,7 @@ def check(
 
 
 def _supported(words: set[str], pool: list, sims: np.ndarray) -> bool:
-    held = set().union(*(lexical.tokenize(s[2]) for s in pool))
-    return len(words & held) / len(words) >= MIN_CONTAINMENT or float(sims.max()) >= MIN_SIMILARITY
+    return _containment(words, pool) >= MIN_CONTAINMENT or float(sims.max()) >= MIN_SIMILARITY
 
 
 _DIGITS = re.compile(r"\d(?:[\d,.]*\d)?")
@@ -158,14 +157,22 @@ def _foreign(words: set[str], pool: list, asked: set[str], known: Callable[[str]
 
 
 def _best_support(words: set[str], vector: np.ndarray, shown: dict[int, Evidence], sentence_vectors: np.ndarray) -> int | None:
+    """The shown passage that supports the sentence best: the share of its words the passage holds
+    plus its similarity to the passage's closest sentence. Similarity alone picks a passage on the
+    same topic over the one the sentence copies word for word (and then the copied date is "stray")."""
     best, best_score = None, -1.0
     for n, ev in shown.items():
         sims = sentence_vectors[[s[3] for s in ev.sentences]] @ vector
         if _supported(words, ev.sentences, sims):
-            score = float(sims.max())
+            score = _containment(words, ev.sentences) + float(sims.max())
             if score > best_score:
                 best, best_score = n, score
     return best
+
+
+def _containment(words: set[str], pool: list) -> float:
+    held = set().union(*(lexical.tokenize(s[2]) for s in pool))
+    return len(words & held) / len(words)
 
 
 def _add_markers(text: str, sentences: list[tuple[int, int]], attributed: dict[int, int]) -> str:
