@@ -157,9 +157,10 @@ def _foreign(words: set[str], pool: list, asked: set[str], known: Callable[[str]
 
 
 def _best_support(words: set[str], vector: np.ndarray, shown: dict[int, Evidence], sentence_vectors: np.ndarray) -> int | None:
-    """The shown passage that supports the sentence best: the share of its words the passage holds
-    plus its similarity to the passage's closest sentence. Similarity alone picks a passage on the
-    same topic over the one the sentence copies word for word (and then the copied date is "stray")."""
+    """The shown passage that supports the sentence best: the share of the sentence's words that the
+    passage holds, plus the sentence's similarity to the passage's closest sentence. Similarity alone
+    picks a passage on the same topic over the one the sentence copies word for word (and then the
+    copied date is "stray" in it)."""
     best, best_score = None, -1.0
     for n, ev in shown.items():
         sims = sentence_vectors[[s[3] for s in ev.sentences]] @ vector
