@@ -110,7 +110,18 @@ def check(
 
 
 def _supported(words: set[str], pool: list, sims: np.ndarray) -> bool:
-    return _containment(words, pool) >= MIN_CONTAINMENT or float(sims.max()) >= MIN_SIMILARITY
+    return _strength(words, pool, sims) is not None
+
+
+def _strength(words: set[str], pool: list, sims: np.ndarray) -> float | None:
+    """How well the pool supports the sentence (the share of its words the pool holds plus its best
+    similarity), or None when it does not."""
+    containment, similarity = len(words & _held(pool)) / len(words), float(sims.max())
+    return containment + similarity if containment >= MIN_CONTAINMENT or similarity >= MIN_SIMILARITY else None
+
+
+def _held(pool: list) -> set[str]:
+    return set().union(*(lexical.tokenize(s[2]) for s in pool))
 
 
 _DIGITS = re.compile(r"\d(?:[\d,.]*\d)?")
@@ -152,28 +163,20 @@ def _stray_names(body: str, passages: list[Evidence], shown: dict[int, Evidence]
 
 def _foreign(words: set[str], pool: list, asked: set[str], known: Callable[[str], bool]) -> bool:
     """Whether the sentence uses a word from nowhere: not its passages, not the question, not the collection."""
-    held = set().union(*(lexical.tokenize(s[2]) for s in pool)) if pool else set()
+    held = _held(pool)
     return any(w not in held and w not in asked and not known(w) for w in words)
 
 
 def _best_support(words: set[str], vector: np.ndarray, shown: dict[int, Evidence], sentence_vectors: np.ndarray) -> int | None:
-    """The shown passage that supports the sentence best: the share of the sentence's words that the
-    passage holds, plus the sentence's similarity to the passage's closest sentence. Similarity alone
-    picks a passage on the same topic over the one the sentence copies word for word (and then the
-    copied date is "stray" in it)."""
+    """The shown passage that supports the sentence best, by words held and similarity together (`_strength`).
+    Similarity alone picks a passage on the same topic over the one the sentence copies word for word
+    (and then the copied date is "stray" in it)."""
     best, best_score = None, -1.0
     for n, ev in shown.items():
-        sims = sentence_vectors[[s[3] for s in ev.sentences]] @ vector
-        if _supported(words, ev.sentences, sims):
-            score = _containment(words, ev.sentences) + float(sims.max())
-            if score > best_score:
-                best, best_score = n, score
+        score = _strength(words, ev.sentences, sentence_vectors[[s[3] for s in ev.sentences]] @ vector)
+        if score is not None and score > best_score:
+            best, best_score = n, score
     return best
-
-
-def _containment(words: set[str], pool: list) -> float:
-    held = set().union(*(lexical.tokenize(s[2]) for s in pool))
-    return len(words & held) / len(words)
 
 
 def _add_markers(text: str, sentences: list[tuple[int, int]], attributed: dict[int, int]) -> str:
